@@ -1,0 +1,208 @@
+"""The on-disk kernel cache: compiled vmfbs keyed by everything that changes the binary.
+
+Layout (one directory per entry, so an entry appears whole or not at all):
+
+    <cache>/v1/<target cache id>/<entry key>/
+        kernel.vmfb    the binary
+        kernel.mlir    the exact IR compiled
+        compile.sh     the iree-compile command that reproduces kernel.vmfb from kernel.mlir
+        meta.json      signature, target, flags, compiler version, strategy, sha256 and size
+
+Safe to leave on and share between processes: entries are built in a temporary directory and
+renamed into place; a per-entry file lock makes concurrent builders of one key do the work
+once; an entry whose files do not match the sha256 in its meta.json is rebuilt, never executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock
+
+__all__ = ["CacheEntry", "KernelCache", "default_cache_dir", "entry_key"]
+
+LAYOUT_VERSION = "v1"
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("BOO_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "boo"
+
+
+def entry_key(parts: dict) -> str:
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    path: Path  # the entry directory
+    meta: dict
+
+    @property
+    def vmfb_path(self) -> Path:
+        return self.path / "kernel.vmfb"
+
+    @property
+    def mlir_path(self) -> Path:
+        return self.path / "kernel.mlir"
+
+    def read_vmfb(self) -> bytes:
+        """The vmfb bytes, checked against the recorded hash (raises CorruptEntry)."""
+        data = self.vmfb_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.meta.get("vmfb_sha256"):
+            raise CorruptEntry(f"{self.vmfb_path}: contents do not match meta.json")
+        return data
+
+
+class CorruptEntry(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a builder hands the cache to store."""
+
+    vmfb: bytes
+    mlir: str
+    command: str  # shell command reproducing the vmfb from kernel.mlir
+    meta: dict
+
+
+class KernelCache:
+    """One cache directory. Cheap to construct; holds no open files."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root).expanduser() if root else default_cache_dir()
+
+    def _entry_dir(self, target_id: str, key: str) -> Path:
+        return self.root / LAYOUT_VERSION / target_id / key
+
+    def lookup(self, target_id: str, key: str) -> CacheEntry | None:
+        """A valid entry, or None (a broken one is removed so that it gets rebuilt)."""
+        path = self._entry_dir(target_id, key)
+        meta_path = path / "meta.json"
+        if not meta_path.exists():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            entry = CacheEntry(path, meta)
+            size = entry.vmfb_path.stat().st_size
+            if size != meta.get("vmfb_size"):
+                raise CorruptEntry(f"{entry.vmfb_path}: size {size} != {meta.get('vmfb_size')}")
+            return entry
+        except (OSError, ValueError, CorruptEntry):
+            self._discard(path)
+            return None
+
+    def get_or_build(
+        self, target_id: str, key: str, build: Callable[[], BuildResult]
+    ) -> tuple[CacheEntry, bool]:
+        """Return (entry, hit). On a miss, `build` runs once across all processes."""
+        entry = self.lookup(target_id, key)
+        if entry is not None:
+            return entry, True
+        path = self._entry_dir(target_id, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            entry = self.lookup(target_id, key)  # another process may have built it meanwhile
+            if entry is not None:
+                return entry, True
+            result = build()
+            return self._store(path, result), False
+
+    def invalidate(self, entry: CacheEntry) -> None:
+        with FileLock(str(entry.path) + ".lock"):
+            self._discard(entry.path)
+
+    def _store(self, path: Path, result: BuildResult) -> CacheEntry:
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+        try:
+            (tmp / "kernel.vmfb").write_bytes(result.vmfb)
+            (tmp / "kernel.mlir").write_text(result.mlir)
+            (tmp / "compile.sh").write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\"\n" + result.command + "\n")
+            meta = dict(result.meta)
+            meta.update(
+                vmfb_sha256=hashlib.sha256(result.vmfb).hexdigest(),
+                vmfb_size=len(result.vmfb),
+                created=time.time(),
+            )
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            self._discard(path)
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return CacheEntry(path, meta)
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        if path.exists():
+            # Rename first so a reader never sees a half-deleted entry.
+            trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+            try:
+                os.rename(path, trash)
+            except OSError:
+                return
+            shutil.rmtree(trash, ignore_errors=True)
+
+    # ------------------------------------------------------------------ maintenance
+    def entries(self) -> list[CacheEntry]:
+        base = self.root / LAYOUT_VERSION
+        out = []
+        if not base.exists():
+            return out
+        for target_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            for d in sorted(p for p in target_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                try:
+                    out.append(CacheEntry(d, json.loads((d / "meta.json").read_text())))
+                except (OSError, ValueError):
+                    out.append(CacheEntry(d, {"broken": True}))
+        return out
+
+    @staticmethod
+    def entry_size(entry: CacheEntry) -> int:
+        return sum(f.stat().st_size for f in entry.path.iterdir() if f.is_file())
+
+    def clear(self) -> int:
+        n = 0
+        for e in self.entries():
+            self.invalidate(e)
+            n += 1
+        return n
+
+    def prune(self, max_bytes: int) -> list[CacheEntry]:
+        """Drop least recently used entries (by vmfb access/modification time) until under max_bytes."""
+        entries = self.entries()
+
+        def last_used(e: CacheEntry) -> float:
+            try:
+                st = e.vmfb_path.stat()
+                return max(st.st_atime, st.st_mtime)
+            except OSError:
+                return 0.0
+
+        entries.sort(key=last_used)
+        total = sum(self.entry_size(e) for e in entries)
+        removed = []
+        for e in entries:
+            if total <= max_bytes:
+                break
+            total -= self.entry_size(e)
+            self.invalidate(e)
+            removed.append(e)
+        return removed

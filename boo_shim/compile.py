@@ -1,0 +1,158 @@
+"""Signature -> IR -> vmfb in the on-disk cache.
+
+Strategies:
+- `fast`: `lowering.emit_mlir` — named linalg convolutions IREE compiles well (all directions
+  expressed as forward convolutions). Refuses what it cannot express.
+- `export`: iree-turbine's exporter (`generate.generate_mlir`, torch -> IREE input); handles
+  every signature, slower kernels.
+- `auto` (default): `fast`, falling back to `export` for what `fast` refuses.
+
+The cache key covers the signature, target, every flag, the compiler version and a hash of the
+code that produces the IR, so changing any of them compiles anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .cache import BuildResult, CacheEntry, KernelCache, entry_key
+from .conv import ConvSignature
+from .errors import CompileError, UnsupportedError
+from .targets import Target, parse_target
+
+__all__ = ["STRATEGIES", "CompiledKernel", "compile_signature", "compiler_version", "emit_ir"]
+
+STRATEGIES = ("auto", "fast", "export")
+
+
+@lru_cache(maxsize=1)
+def compiler_version() -> str:
+    from iree.compiler import version
+
+    return f"{version.VERSION}+{version.REVISIONS.get('IREE', '')}"
+
+
+@lru_cache(maxsize=1)
+def _ir_code_hash() -> str:
+    """Hash of the modules that write IR: a change there must not reuse old binaries."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("conv.py", "generate.py", "lowering.py"):
+        p = here / name
+        if p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _iree_compile() -> str:
+    from iree.compiler.tools.binaries import find_tool
+
+    return find_tool("iree-compile")
+
+
+def _strategy_flags(strategy: str, target: Target) -> list[str]:
+    if strategy in ("auto", "fast"):
+        try:
+            from . import lowering
+        except ImportError:
+            return []
+        fn = getattr(lowering, "recommended_flags", None)
+        return list(fn(target.name)) if fn else []
+    return []
+
+
+def emit_ir(sig: ConvSignature, strategy: str = "auto") -> tuple[str, str]:
+    """(MLIR text, strategy actually used)."""
+    if strategy not in STRATEGIES:
+        raise UnsupportedError(f"--strategy: unknown strategy {strategy!r}; use {', '.join(STRATEGIES)}")
+    if strategy in ("auto", "fast"):
+        try:
+            from . import lowering
+
+            name = lowering.choose_strategy(sig) if hasattr(lowering, "choose_strategy") else "fast"
+            return lowering.emit_mlir(sig), name
+        except (ImportError, UnsupportedError) as e:
+            if strategy == "fast":
+                raise UnsupportedError(f"fast path: {e}") from None
+    from .generate import generate_mlir
+
+    return str(generate_mlir(sig, import_pipeline=["torch-to-iree"])), "export"
+
+
+@dataclass(frozen=True)
+class CompiledKernel:
+    signature: ConvSignature
+    target: Target
+    entry: CacheEntry
+    cache_hit: bool
+    compile_seconds: float  # 0 on a hit
+
+    @property
+    def strategy(self) -> str:
+        return self.entry.meta.get("strategy", "?")
+
+
+def cache_key(sig: ConvSignature, target: Target, strategy: str, extra_flags: tuple[str, ...]) -> tuple[str, list[str]]:
+    flags = target.compile_flags() + _strategy_flags(strategy, target) + list(extra_flags)
+    key = entry_key(
+        {
+            "signature": sig.key,
+            "target": target.cache_id,
+            "flags": flags,
+            "compiler": compiler_version(),
+            "ir_code": _ir_code_hash(),
+            "strategy": strategy,
+        }
+    )
+    return key, flags
+
+
+def compile_signature(
+    sig: ConvSignature,
+    target: str | Target | None = "cpu",
+    *,
+    cache: KernelCache | str | None = None,
+    strategy: str = "auto",
+    extra_flags: tuple[str, ...] = (),
+) -> CompiledKernel:
+    """Return the cached kernel for `sig` on `target`, compiling it if needed."""
+    target = parse_target(target)
+    cache = cache if isinstance(cache, KernelCache) else KernelCache(cache)
+    key, flags = cache_key(sig, target, strategy, tuple(extra_flags))
+    started = time.perf_counter()
+
+    def build() -> BuildResult:
+        text, used = emit_ir(sig, strategy)
+        cmd = [_iree_compile(), "-", *flags, "-o", "-"]
+        proc = subprocess.run(cmd, input=text.encode(), capture_output=True)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            first = next((ln for ln in err if "error" in ln), err[0] if err else "no output")
+            raise CompileError(f"iree-compile failed for {sig.func_name} ({used}): {first}")
+        shown = ["iree-compile", "kernel.mlir", *flags, "-o", "kernel.vmfb"]
+        return BuildResult(
+            vmfb=proc.stdout,
+            mlir=text,
+            command=" ".join(shlex.quote(c) for c in shown),
+            meta={
+                "signature": sig.as_dict(),
+                "command": sig.to_command(),
+                "func_name": sig.func_name,
+                "target": target.spec,
+                "flags": flags,
+                "compiler": compiler_version(),
+                "strategy": used,
+                "requested_strategy": strategy,
+                "compile_seconds": round(time.perf_counter() - started, 4),
+            },
+        )
+
+    entry, hit = cache.get_or_build(target.cache_id, key, build)
+    return CompiledKernel(sig, target, entry, hit, 0.0 if hit else time.perf_counter() - started)

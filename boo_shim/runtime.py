@@ -1,0 +1,223 @@
+"""Loaded kernels on the IREE runtime, and the in-memory cache in front of the disk cache.
+
+`get_kernel(sig, target)` is what callers (the driver, the daemon) use: it returns a `Kernel`
+whose `run` takes numpy arrays (or torch CPU tensors) and returns the result. Inputs are handed
+to IREE by importing their host memory where the device allows it (no copy on CPU).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cache import CorruptEntry, KernelCache
+from .compile import CompiledKernel, compile_signature
+from .conv import ConvSignature
+from .errors import BooError, SignatureError
+from .targets import Target, parse_target
+
+__all__ = ["Kernel", "LoadedKernels", "get_kernel", "numpy_dtype", "to_numpy", "LOADED"]
+
+
+def numpy_dtype(torch_dtype) -> np.dtype:
+    import ml_dtypes
+    import torch
+
+    return np.dtype(
+        {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: ml_dtypes.bfloat16}[torch_dtype]
+    )
+
+
+def to_numpy(t) -> np.ndarray:
+    """A numpy view of a CPU torch tensor (bf16 included), or the array itself."""
+    if isinstance(t, np.ndarray):
+        return t
+    import torch
+
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.detach().contiguous().view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return t.detach().contiguous().numpy()
+
+
+def to_torch(a: np.ndarray):
+    import ml_dtypes
+    import torch
+
+    if a.dtype == ml_dtypes.bfloat16:
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
+
+
+class _Device:
+    """One IREE VM instance + HAL device per driver, shared by every kernel on it."""
+
+    def __init__(self, driver: str, device_uri: str | None = None):
+        import iree.runtime as rt
+
+        self.rt = rt
+        self.driver = driver
+        self.instance = rt.VmInstance()
+        self.device = rt.get_device(device_uri or driver)
+        self.hal_module = rt.create_hal_module(self.instance, self.device)
+        self.import_ok = driver.startswith("local")
+
+
+@dataclass
+class Kernel:
+    """A compiled signature, loaded and callable. Thread-safe for concurrent `run`s."""
+
+    signature: ConvSignature
+    compiled: CompiledKernel
+    _dev: _Device = field(repr=False)
+    _ctx: object = field(repr=False)
+    _fn: object = field(repr=False)
+    last_seconds: float = 0.0
+
+    @property
+    def in_dtype(self) -> np.dtype:
+        return numpy_dtype(self.signature.dtype)
+
+    def check_inputs(self, inputs: list[np.ndarray]) -> None:
+        shapes = self.signature.arg_shapes
+        if len(inputs) != len(shapes):
+            raise SignatureError("inputs", f"expected {len(shapes)} tensors, got {len(inputs)}")
+        for i, (a, shape) in enumerate(zip(inputs, shapes)):
+            if tuple(a.shape) != tuple(shape):
+                raise SignatureError("inputs", f"tensor {i}: shape {list(a.shape)} != expected {list(shape)}")
+            if a.dtype != self.in_dtype:
+                raise SignatureError("inputs", f"tensor {i}: dtype {a.dtype} != expected {self.in_dtype}")
+
+    def _buffer_view(self, a: np.ndarray):
+        rt = self._dev.rt
+        a = np.ascontiguousarray(a)
+        et = rt.array_interop.map_dtype_to_element_type(a.dtype)
+        alloc = self._dev.device.allocator
+        if self._dev.import_ok:
+            buf = alloc.import_host_allocation(
+                a, memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
+                allowed_usage=rt.BufferUsage.DEFAULT,
+            )
+            return rt.HalBufferView(buf, a.shape, et), a
+        bv = alloc.allocate_buffer_copy(
+            memory_type=rt.MemoryType.DEVICE_LOCAL, allowed_usage=rt.BufferUsage.DEFAULT,
+            device=self._dev.device, buffer=a, element_type=et,
+        )
+        return bv, a
+
+    def run(self, *inputs, out: np.ndarray | None = None, check: bool = True) -> np.ndarray:
+        """Run on numpy arrays or torch CPU tensors; returns a numpy array (written into `out`
+        when given: how the daemon fills shared memory)."""
+        rt = self._dev.rt
+        arrays = [to_numpy(a) for a in inputs]
+        if check:
+            self.check_inputs(arrays)
+        args = rt.VmVariantList(len(arrays))
+        keep = []
+        for a in arrays:
+            bv, held = self._buffer_view(a)
+            keep.append(held)
+            args.push_ref(bv)
+        rets = rt.VmVariantList(1)
+        t0 = time.perf_counter()
+        self._ctx.invoke(self._fn, args, rets)
+        bv = rets.get_as_object(0, rt.HalBufferView)
+        result = self._read(bv)
+        self.last_seconds = time.perf_counter() - t0
+        if out is not None:
+            if out.shape != result.shape or out.dtype != result.dtype:
+                raise SignatureError("out", f"output buffer {out.shape}/{out.dtype} != {result.shape}/{result.dtype}")
+            np.copyto(out, result)
+            return out
+        return result
+
+    def _read(self, bv) -> np.ndarray:
+        shape = tuple(self.signature.result_shape)
+        if self._dev.import_ok:
+            mapped = bv.map()
+            return np.array(mapped.asarray(shape, self.in_dtype), copy=True)
+        from iree.runtime.array_interop import DeviceArray
+
+        return np.array(DeviceArray(self._dev.device, bv, override_dtype=self.in_dtype).to_host(), copy=True)
+
+    def __call__(self, *inputs):
+        """torch in -> torch out; numpy in -> numpy out."""
+        result = self.run(*inputs)
+        if inputs and not isinstance(inputs[0], np.ndarray):
+            return to_torch(result)
+        return result
+
+
+class LoadedKernels:
+    """The process's one cache of loaded modules (bounded, LRU), in front of the disk cache."""
+
+    def __init__(self, capacity: int = 256):
+        self.capacity = capacity
+        self._kernels: OrderedDict[tuple, Kernel] = OrderedDict()
+        self._devices: dict[tuple, _Device] = {}
+        self._lock = threading.RLock()
+        self.hits = self.misses = 0
+
+    def device(self, target: Target, device_uri: str | None = None) -> _Device:
+        with self._lock:
+            k = (target.driver, device_uri)
+            if k not in self._devices:
+                try:
+                    self._devices[k] = _Device(target.driver, device_uri)
+                except Exception as e:  # the binding raises RuntimeError/ValueError
+                    raise BooError(f"--device: cannot open IREE device {device_uri or target.driver!r}: {e}") from None
+            return self._devices[k]
+
+    def get(self, sig: ConvSignature, target: str | Target = "cpu", *, cache_dir=None,
+            strategy: str = "auto", device_uri: str | None = None) -> Kernel:
+        target = parse_target(target)
+        key = (sig, target, str(cache_dir), strategy, device_uri)
+        with self._lock:
+            if key in self._kernels:
+                self._kernels.move_to_end(key)
+                self.hits += 1
+                return self._kernels[key]
+        self.misses += 1
+        kernel = self._load(sig, target, cache_dir, strategy, device_uri)
+        with self._lock:
+            self._kernels[key] = kernel
+            while len(self._kernels) > self.capacity:
+                self._kernels.popitem(last=False)
+        return kernel
+
+    def _load(self, sig, target, cache_dir, strategy, device_uri) -> Kernel:
+        dev = self.device(target, device_uri)
+        cache = KernelCache(cache_dir)
+        for attempt in range(2):
+            compiled = compile_signature(sig, target, cache=cache, strategy=strategy)
+            try:
+                vmfb = compiled.entry.read_vmfb()
+                break
+            except (CorruptEntry, OSError):
+                # A damaged entry is never executed: drop it and compile again.
+                cache.invalidate(compiled.entry)
+                if attempt:
+                    raise
+        rt = dev.rt
+        module = rt.VmModule.copy_buffer(dev.instance, vmfb)
+        ctx = rt.VmContext(dev.instance, modules=[dev.hal_module, module])
+        fn = module.lookup_function(sig.func_name)
+        if fn is None:
+            raise BooError(f"{compiled.entry.vmfb_path}: no function {sig.func_name}")
+        return Kernel(sig, compiled, dev, ctx, fn)
+
+    def __len__(self) -> int:
+        return len(self._kernels)
+
+
+LOADED = LoadedKernels()
+
+
+def get_kernel(sig: ConvSignature, target: str | Target = "cpu", **kw) -> Kernel:
+    """The loaded kernel for `sig` on `target` (memory cache, then disk cache, then compile)."""
+    return LOADED.get(sig, target, **kw)
