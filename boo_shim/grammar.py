@@ -206,9 +206,9 @@ def parse_command(line: str | list[str]) -> DriverCommand:
     if n not in (1, 2, 3):
         raise SignatureError("--spatial_dim", f"expected 2 or 3 (1 as a boo extension), got {n}")
     for name, v in layouts.items():
-        if v and len(v) != n + 2:
-            raise SignatureError(f"--{name}", f"layout {v!r} does not have {n} spatial dims")
-    layouts = {k: v or DEFAULT_LAYOUTS[n] for k, v in layouts.items()}
+        if v and (len(v) != n + 2 or set(v.upper()) != set(DEFAULT_LAYOUTS[n])):
+            raise SignatureError(f"--{name}", f"layout {v!r} is not a permutation of {DEFAULT_LAYOUTS[n]}")
+    layouts = {k: (v or DEFAULT_LAYOUTS[n]).upper() for k, v in layouts.items()}
 
     letters = DEFAULT_LAYOUTS[n][2:]
     suffix = {"D": "d", "H": "h", "W": "w"}
