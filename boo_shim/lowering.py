@@ -1,0 +1,870 @@
+"""Hand-written MLIR for convolutions that IREE's llvm-cpu backend compiles into fast code.
+
+`generate_mlir` (iree-turbine's exporter) is general but, for channels-last layouts and for the
+backward directions, hands IREE IR it compiles into slow loops. This module writes the IR itself,
+on builtin tensors, so that every direction ends in a *named forward convolution* (or a matmul)
+in a layout IREE's CPU pipeline tiles and vectorises well:
+
+- forward (``direct-nhwc`` / ``direct-nchw``): the input is used in place, only reshaped for
+  groups; the filter (small) is transposed to the op's layout. Channels-last inputs use
+  ``linalg.conv_2d_nhwc_hwcf`` (``conv_2d_nhwgc_gfhwc`` grouped, ``depthwise_conv_2d_nhwc_hwc``
+  depthwise); channels-first inputs ``linalg.conv_2d_nchw_fchw`` (``conv_2d_ngchw_gfchw``,
+  ``depthwise_conv_2d_nchw_chw``); 3D ``conv_3d_ndhwc_dhwcf`` / ``conv_3d_ncdhw_fcdhw``; 1D gets
+  a unit height and uses the 2D ops. Padding is a ``tensor.pad`` (or an ``extract_slice`` where a
+  pad would be negative).
+- backward data (``phase-*``): a forward convolution of ``dy`` with the flipped filter whose
+  channel roles are swapped (one ``linalg.generic`` gather on the filter). For stride > 1 no
+  zero-stuffed tensor is built: the output is split by stride phase (``prod(stride)`` phases),
+  each phase is a stride-1 convolution with its own sub-filter (the taps that reach it), and the
+  phase results are written into the output with strided ``tensor.insert_slice``. Phases no tap
+  reaches stay zero.
+- backward weights (``wrw-*``): a forward convolution in which the batch and channel roles of
+  ``x`` are swapped (``x`` becomes the input with batch := C and channels := N, ``dy`` the filter
+  with spatial size = the output size), stride := dilation and dilation := stride. For a 1x1
+  filter without padding it is a single matmul over (N x spatial) (``wrw-matmul-1x1``).
+- transposed convolutions: their forward is the backward data of the normal convolution, their
+  backward data the normal forward, their backward weights the normal one with dy and x swapped.
+- bf16/f16: the named ops take the narrow operands and an f32 accumulator (they extend
+  internally); the result is truncated once at the end, after the bias is added in f32.
+- 3D grouped (non-depthwise) convolutions have no named op: a ``linalg.generic`` with the
+  convolution's indexing maps is emitted instead (``generic-conv``), correct but slower.
+
+`emit_mlir` raises `UnsupportedError` for anything it cannot express exactly; callers then fall
+back to `generate_mlir`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from .conv import ConvSignature, Mode
+from .errors import UnsupportedError
+
+__all__ = ["emit_mlir", "choose_strategy", "recommended_flags", "STRATEGIES"]
+
+STRATEGIES = (
+    "direct-nhwc",
+    "direct-nchw",
+    "matmul-1x1",
+    "phase-nhwc",
+    "phase-nchw",
+    "wrw-nhwc",
+    "wrw-nchw",
+    "wrw-matmul-1x1",
+    "generic-conv",
+)
+
+_ELT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
+
+
+# ============================================================================== IR building
+
+
+def _tt(shape: Sequence[int], elt: str) -> str:
+    return "tensor<" + "".join(f"{d}x" for d in shape) + elt + ">"
+
+
+def _zero(elt: str) -> str:
+    return "0.000000e+00"
+
+
+@dataclass(frozen=True)
+class _V:
+    """An SSA tensor value whose dims carry role labels (n, g, c, f, s0.., k0..)."""
+
+    name: str
+    shape: tuple[int, ...]
+    elt: str
+    labels: tuple[str, ...]
+
+    @property
+    def type(self) -> str:
+        return _tt(self.shape, self.elt)
+
+    def size(self, label: str) -> int:
+        return self.shape[self.labels.index(label)]
+
+    def relabel(self, mapping: dict[str, str]) -> "_V":
+        return _V(self.name, self.shape, self.elt, tuple(mapping.get(l, l) for l in self.labels))
+
+
+class _B:
+    """A tiny textual MLIR builder."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._n = 0
+        self._consts: dict[str, str] = {}
+
+    def fresh(self, hint: str = "v") -> str:
+        self._n += 1
+        return f"%{hint}{self._n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+    def const(self, elt: str) -> str:
+        if elt not in self._consts:
+            name = f"%zero_{elt}"
+            self.emit(f"{name} = arith.constant {_zero(elt)} : {elt}")
+            self._consts[elt] = name
+        return self._consts[elt]
+
+    # ---------------------------------------------------------------- structural ops
+    def empty(self, shape, elt, labels) -> _V:
+        v = _V(self.fresh("e"), tuple(shape), elt, tuple(labels))
+        self.emit(f"{v.name} = tensor.empty() : {v.type}")
+        return v
+
+    def zeros(self, shape, elt, labels) -> _V:
+        e = self.empty(shape, elt, labels)
+        z = self.const(elt)
+        v = _V(self.fresh("z"), e.shape, elt, e.labels)
+        self.emit(f"{v.name} = linalg.fill ins({z} : {elt}) outs({e.name} : {e.type}) -> {v.type}")
+        return v
+
+    def transpose(self, v: _V, labels: Sequence[str]) -> _V:
+        labels = tuple(labels)
+        assert sorted(labels) == sorted(v.labels), (labels, v.labels)
+        if labels == v.labels:
+            return v
+        perm = [v.labels.index(l) for l in labels]
+        shape = tuple(v.shape[p] for p in perm)
+        # Unit dims can move for free: a reshape, not a copy.
+        if [l for l in labels if v.size(l) != 1] == [l for l in v.labels if v.size(l) != 1]:
+            return self._reshape_units(v, labels, shape)
+        e = self.empty(shape, v.elt, labels)
+        out = _V(self.fresh("t"), shape, v.elt, labels)
+        self.emit(
+            f"{out.name} = linalg.transpose ins({v.name} : {v.type}) outs({e.name} : {e.type}) "
+            f"permutation = [{', '.join(map(str, perm))}]"
+        )
+        return out
+
+    def _reshape_units(self, v: _V, labels, shape) -> _V:
+        # Collapse to the non-unit dims, then expand to the wanted order.
+        big = [l for l in v.labels if v.size(l) != 1]
+        mid = self.collapse_to(v, big)
+        return self.expand_from(mid, labels, shape)
+
+    def collapse_to(self, v: _V, keep: Sequence[str]) -> _V:
+        """Drop unit dims of v (those not in `keep`); keep's order must match v's."""
+        keep = list(keep)
+        if list(v.labels) == keep:
+            return v
+        groups: list[list[int]] = []
+        pending: list[int] = []
+        for i, l in enumerate(v.labels):
+            pending.append(i)
+            if l in keep:
+                groups.append(pending)
+                pending = []
+        if not groups:  # all dims unit: collapse to rank 0 is awkward; keep one
+            raise UnsupportedError("internal: collapsing every dim")
+        groups[-1] += pending
+        shape = tuple(v.size(l) for l in keep)
+        out = _V(self.fresh("c"), shape, v.elt, tuple(keep))
+        self.emit(
+            f"{out.name} = tensor.collapse_shape {v.name} {_groups(groups)} : {v.type} into {out.type}"
+        )
+        return out
+
+    def expand_from(self, v: _V, labels, shape) -> _V:
+        """Insert unit dims (v's labels must be a subsequence of `labels`, sizes preserved)."""
+        labels, shape = tuple(labels), tuple(shape)
+        if labels == v.labels:
+            return v
+        groups: list[list[int]] = []
+        pending: list[int] = []
+        for i, l in enumerate(labels):
+            pending.append(i)
+            if l in v.labels:
+                groups.append(pending)
+                pending = []
+        if not groups:
+            raise UnsupportedError("internal: expanding a scalar")
+        groups[-1] += pending
+        out = _V(self.fresh("x"), shape, v.elt, labels)
+        self.emit(
+            f"{out.name} = tensor.expand_shape {v.name} {_groups(groups)} output_shape "
+            f"[{', '.join(map(str, shape))}] : {v.type} into {out.type}"
+        )
+        return out
+
+    def split(self, v: _V, label: str, new: Sequence[str], sizes: Sequence[int]) -> _V:
+        """Split one dim into several (row-major), e.g. C -> (g, c)."""
+        i = v.labels.index(label)
+        assert math.prod(sizes) == v.shape[i]
+        labels = v.labels[:i] + tuple(new) + v.labels[i + 1 :]
+        shape = v.shape[:i] + tuple(sizes) + v.shape[i + 1 :]
+        groups = [[j] for j in range(i)] + [list(range(i, i + len(new)))]
+        groups += [[j + len(new) - 1] for j in range(i + 1, len(v.labels))]
+        out = _V(self.fresh("x"), shape, v.elt, labels)
+        self.emit(
+            f"{out.name} = tensor.expand_shape {v.name} {_groups(groups)} output_shape "
+            f"[{', '.join(map(str, shape))}] : {v.type} into {out.type}"
+        )
+        return out
+
+    def merge(self, v: _V, labels: Sequence[str], new: str) -> _V:
+        """Merge adjacent dims (in the given order, which must be v's) into one."""
+        labels = list(labels)
+        i = v.labels.index(labels[0])
+        assert list(v.labels[i : i + len(labels)]) == labels, (v.labels, labels)
+        groups = [[j] for j in range(i)] + [list(range(i, i + len(labels)))]
+        groups += [[j] for j in range(i + len(labels), len(v.labels))]
+        shape = v.shape[:i] + (math.prod(v.shape[i : i + len(labels)]),) + v.shape[i + len(labels) :]
+        out_labels = v.labels[:i] + (new,) + v.labels[i + len(labels) :]
+        out = _V(self.fresh("c"), shape, v.elt, out_labels)
+        self.emit(
+            f"{out.name} = tensor.collapse_shape {v.name} {_groups(groups)} : {v.type} into {out.type}"
+        )
+        return out
+
+    def slice(self, v: _V, offsets: dict, sizes: dict, strides: dict | None = None) -> _V:
+        strides = strides or {}
+        offs = [offsets.get(l, 0) for l in v.labels]
+        szs = [sizes.get(l, v.size(l)) for l in v.labels]
+        sts = [strides.get(l, 1) for l in v.labels]
+        if offs == [0] * len(offs) and szs == list(v.shape):
+            return v
+        out = _V(self.fresh("s"), tuple(szs), v.elt, v.labels)
+        self.emit(
+            f"{out.name} = tensor.extract_slice {v.name}[{_csv(offs)}] [{_csv(szs)}] [{_csv(sts)}] "
+            f": {v.type} to {out.type}"
+        )
+        return out
+
+    def insert(self, src: _V, dst: _V, offsets: dict, strides: dict) -> _V:
+        assert src.labels == dst.labels
+        offs = [offsets.get(l, 0) for l in dst.labels]
+        sts = [strides.get(l, 1) for l in dst.labels]
+        out = _V(self.fresh("i"), dst.shape, dst.elt, dst.labels)
+        self.emit(
+            f"{out.name} = tensor.insert_slice {src.name} into {dst.name}[{_csv(offs)}] "
+            f"[{_csv(src.shape)}] [{_csv(sts)}] : {src.type} into {dst.type}"
+        )
+        return out
+
+    def pad(self, v: _V, lo: dict, hi: dict) -> _V:
+        """Pad (positive) or crop (negative) the labelled dims."""
+        offsets, sizes = {}, {}
+        for l in v.labels:
+            a, b = lo.get(l, 0), hi.get(l, 0)
+            if a < 0 or b < 0:
+                offsets[l] = max(0, -a)
+                sizes[l] = v.size(l) - max(0, -a) - max(0, -b)
+                if sizes[l] <= 0:
+                    raise UnsupportedError("internal: a crop leaves nothing")
+        v = self.slice(v, offsets, sizes)
+        plo = [max(0, lo.get(l, 0)) for l in v.labels]
+        phi = [max(0, hi.get(l, 0)) for l in v.labels]
+        if not any(plo) and not any(phi):
+            return v
+        shape = tuple(s + a + b for s, a, b in zip(v.shape, plo, phi))
+        out = _V(self.fresh("p"), shape, v.elt, v.labels)
+        z = self.const(v.elt)
+        idx = ", ".join(f"%pi{j}: index" for j in range(len(shape)))
+        self.emit(f"{out.name} = tensor.pad {v.name} low[{_csv(plo)}] high[{_csv(phi)}] {{")
+        self.emit(f"^bb0({idx}):")
+        self.emit(f"  tensor.yield {z} : {v.elt}")
+        self.emit(f"}} : {v.type} to {out.type}")
+        return out
+
+    def gather(self, src: _V, labels: Sequence[str], shape: Sequence[int], exprs: Sequence[str]) -> _V:
+        """out[labels] = src[exprs], exprs being affine expressions of the output labels.
+
+        A generic with `tensor.extract` in its body: linalg's verifier rejects indexing maps
+        with negative coefficients (the filter flip), and this runs on the small filter only.
+        """
+        labels, shape = tuple(labels), tuple(shape)
+        names = {l: f"d{i}" for i, l in enumerate(labels)}
+        dims = ", ".join(names[l] for l in labels)
+        e = self.empty(shape, src.elt, labels)
+        out = _V(self.fresh("g"), shape, src.elt, labels)
+        its = ", ".join(['"parallel"'] * len(labels))
+        self.emit(
+            f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>], "
+            f"iterator_types = [{its}]}} outs({e.name} : {e.type}) {{"
+        )
+        self.emit(f"^bb0(%b: {src.elt}):")
+        for i in range(len(labels)):
+            self.emit(f"  %ix{i} = linalg.index {i} : index")
+        idx_all = ", ".join(f"%ix{i}" for i in range(len(labels)))
+        subs = []
+        for j, ex in enumerate(exprs):
+            self.emit(f"  %jx{j} = affine.apply affine_map<({dims}) -> ({_sub(ex, names)})>({idx_all})")
+            subs.append(f"%jx{j}")
+        self.emit(f"  %val = tensor.extract {src.name}[{', '.join(subs)}] : {src.type}")
+        self.emit(f"  linalg.yield %val : {src.elt}")
+        self.emit(f"}} -> {out.type}")
+        return out
+
+    def epilogue(self, v: _V, labels: Sequence[str], elt: str, bias: _V | None, bias_label: str | None) -> _V:
+        """Transpose v to `labels`, add bias (indexed by bias_label dims), cast to elt: one generic."""
+        labels = tuple(labels)
+        if bias is None and elt == v.elt:
+            return self.transpose(v, labels)
+        names = {l: f"d{i}" for i, l in enumerate(labels)}
+        dims = ", ".join(names[l] for l in labels)
+        maps = [f"affine_map<({dims}) -> ({', '.join(names[l] for l in v.labels)})>"]
+        ins = [(v.name, v.type)]
+        if bias is not None:
+            maps.append(f"affine_map<({dims}) -> ({', '.join(names[l] for l in bias.labels)})>")
+            ins.append((bias.name, bias.type))
+        maps.append(f"affine_map<({dims}) -> ({dims})>")
+        shape = tuple(v.size(l) for l in labels)
+        e = self.empty(shape, elt, labels)
+        out = _V(self.fresh("y"), shape, elt, labels)
+        its = ", ".join(['"parallel"'] * len(labels))
+        self.emit(
+            f"{out.name} = linalg.generic {{indexing_maps = [{', '.join(maps)}], iterator_types = [{its}]}} "
+            f"ins({', '.join(n for n, _ in ins)} : {', '.join(t for _, t in ins)}) "
+            f"outs({e.name} : {e.type}) {{"
+        )
+        args = [f"%a: {v.elt}"] + ([f"%bb: {bias.elt}"] if bias is not None else []) + [f"%o: {elt}"]
+        self.emit(f"^bb0({', '.join(args)}):")
+        cur = "%a"
+        if bias is not None:
+            bb = "%bb"
+            if bias.elt != v.elt:
+                self.emit(f"  %bx = arith.extf %bb : {bias.elt} to {v.elt}")
+                bb = "%bx"
+            self.emit(f"  %sum = arith.addf {cur}, {bb} : {v.elt}")
+            cur = "%sum"
+        if elt != v.elt:
+            self.emit(f"  %tr = arith.truncf {cur} : {v.elt} to {elt}")
+            cur = "%tr"
+        self.emit(f"  linalg.yield {cur} : {elt}")
+        self.emit(f"}} -> {out.type}")
+        return out
+
+
+def _csv(xs) -> str:
+    return ", ".join(str(x) for x in xs)
+
+
+def _groups(groups: list[list[int]]) -> str:
+    return "[" + ", ".join("[" + _csv(g) + "]" for g in groups) + "]"
+
+
+def _sub(expr: str, names: dict[str, str]) -> str:
+    """Replace {label} placeholders in an affine expression template."""
+    return expr.format(**names)
+
+
+# ============================================================================== the conv core
+
+
+@dataclass
+class _Conv:
+    """out[n,g,f,o..] = sum_{c,k..} xpad[n,g,c, o*stride + k*dil] * w[g,f,c,k..], xpad = x padded
+    by (lo, hi) (negative: cropped). Labels: x has n,g,c,s<i>; w has g,f,c,k<i>."""
+
+    x: _V
+    w: _V
+    stride: tuple[int, ...]
+    dil: tuple[int, ...]
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+    out_sp: tuple[int, ...]
+
+
+def _spatial(n: int, p: str) -> list[str]:
+    return [f"{p}{i}" for i in range(n)]
+
+
+def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
+    """Emit the convolution; returns an `acc_elt` tensor labelled n,g,f,s<i> in `style` order."""
+    nsp = len(cv.out_sp)
+    S, K = _spatial(nsp, "s"), _spatial(nsp, "k")
+    x, w = cv.x, cv.w
+    G = x.size("g")
+    C = x.size("c")
+    F = w.size("f")
+    ksz = [w.size(k) for k in K]
+    x = b.pad(x, dict(zip(S, cv.lo)), dict(zip(S, cv.hi)))
+    # Exactly the extent the conv reads (named ops require in = (o-1)*s + (k-1)*d + 1 or more).
+    need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(cv.out_sp, cv.stride, ksz, cv.dil)]
+    for l, nd in zip(S, need):
+        if x.size(l) < nd:
+            raise UnsupportedError("internal: padded input shorter than the conv reads")
+    x = b.slice(x, {}, dict(zip(S, need)))
+
+    if nsp == 1:
+        # Give 1D a unit height and use the 2D ops.
+        xr = x.relabel({"s0": "s1"})
+        x = b.expand_from(xr, _ins_unit(xr.labels, "s0", "s1"), _shape_ins(xr, "s0", "s1"))
+        wr = w.relabel({"k0": "k1"})
+        w = b.expand_from(wr, _ins_unit(wr.labels, "k0", "k1"), _shape_ins(wr, "k0", "k1"))
+        sub = _Conv(x, w, (1,) + cv.stride, (1,) + cv.dil, (0, 0), (0, 0), (1,) + cv.out_sp)
+        out = _conv_core(b, sub, style, acc_elt)
+        out = b.collapse_to(out, [l for l in out.labels if l != "s0"])
+        return out.relabel({"s1": "s0"})
+
+    depthwise = C == 1 and F == 1 and G > 1
+    ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
+    attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(cv.stride)}}}"
+
+    def run(op: str, xl, wl, ol, x_, w_):
+        xv = b.transpose(x_, xl)
+        wv = b.transpose(w_, wl)
+        oshape = []
+        for l in ol:
+            if l in S:
+                oshape.append(cv.out_sp[S.index(l)])
+            else:
+                oshape.append({"n": x.size("n"), "g": G, "f": F, "c": C}[l])
+        acc = b.zeros(oshape, acc_elt, ol)
+        out = _V(b.fresh("conv"), acc.shape, acc_elt, acc.labels)
+        b.emit(
+            f"{out.name} = linalg.{op} {attrs} ins({xv.name}, {wv.name} : {xv.type}, {wv.type}) "
+            f"outs({acc.name} : {acc.type}) -> {out.type}"
+        )
+        return out
+
+    sp = "hw" if nsp == 2 else "dhw"
+    if depthwise and (nsp == 2 or style == "nhwc"):
+        # Drop the unit c / f dims.
+        xd = b.transpose(x, ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S))
+        xd = b.collapse_to(xd, [l for l in xd.labels if l != "c"])
+        wd = b.collapse_to(b.transpose(w, ["g", "f", "c"] + K), ["g"] + K)
+        if style == "nhwc":
+            op = f"depthwise_conv_{nsp}d_n{sp}c_{sp}c"
+            out = run(op, ["n"] + S + ["g"], K + ["g"], ["n"] + S + ["g"], xd, wd)
+        else:
+            op = f"depthwise_conv_{nsp}d_nc{sp}_c{sp}"
+            out = run(op, ["n", "g"] + S, ["g"] + K, ["n", "g"] + S, xd, wd)
+        return b.expand_from(out, _with_f(out.labels), _with_f_shape(out))
+    if G == 1:
+        xg = b.collapse_to(b.transpose(x, ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S)),
+                           ["n"] + (S + ["c"] if style == "nhwc" else ["c"] + S))
+        wg = b.collapse_to(b.transpose(w, ["g", "f", "c"] + K), ["f", "c"] + K)
+        if style == "nhwc":
+            out = run(f"conv_{nsp}d_n{sp}c_{sp}cf", ["n"] + S + ["c"], K + ["c", "f"], ["n"] + S + ["f"], xg, wg)
+            return b.expand_from(out, ["n"] + S + ["g", "f"], out.shape[:-1] + (1, F))
+        out = run(f"conv_{nsp}d_nc{sp}_fc{sp}", ["n", "c"] + S, ["f", "c"] + K, ["n", "f"] + S, xg, wg)
+        return b.expand_from(out, ["n", "g", "f"] + S, (out.shape[0], 1) + out.shape[1:])
+    if nsp == 2:
+        if style == "nhwc":
+            return run("conv_2d_nhwgc_gfhwc", ["n"] + S + ["g", "c"], ["g", "f"] + K + ["c"], ["n"] + S + ["g", "f"], x, w)
+        return run("conv_2d_ngchw_gfchw", ["n", "g", "c"] + S, ["g", "f", "c"] + K, ["n", "g", "f"] + S, x, w)
+    return _generic_conv(b, cv, x, w, style, acc_elt)
+
+
+def _ins_unit(labels, before: str, unit: str):
+    # labels contain `unit` (renamed spatial); insert `before` right before it.
+    out = []
+    for l in labels:
+        if l == unit:
+            out.append(before)
+        out.append(l)
+    return tuple(out)
+
+
+def _shape_ins(v: _V, before: str, unit: str):
+    out = []
+    for l, s in zip(v.labels, v.shape):
+        if l == unit:
+            out.append(1)
+        out.append(s)
+    return tuple(out)
+
+
+def _with_f(labels):
+    out = []
+    for l in labels:
+        out.append(l)
+        if l == "g":
+            out.append("f")
+    return tuple(out)
+
+
+def _with_f_shape(v: _V):
+    out = []
+    for l, s in zip(v.labels, v.shape):
+        out.append(s)
+        if l == "g":
+            out.append(1)
+    return tuple(out)
+
+
+def _generic_conv(b: _B, cv: _Conv, x: _V, w: _V, style: str, acc_elt: str) -> _V:
+    """A linalg.generic convolution (no named op fits: grouped 3D)."""
+    nsp = len(cv.out_sp)
+    S, K = _spatial(nsp, "s"), _spatial(nsp, "k")
+    ol = ["n"] + (S + ["g", "f"] if style == "nhwc" else ["g", "f"] + S)
+    it = ol + ["c"] + K
+    names = {l: f"d{i}" for i, l in enumerate(it)}
+    dims = ", ".join(names[l] for l in it)
+    xl = ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S)
+    xv = b.transpose(x, xl)
+    wv = b.transpose(w, ["g", "f", "c"] + K)
+
+    def xe(l):
+        if l in S:
+            i = S.index(l)
+            return f"{names[l]} * {cv.stride[i]} + {names[K[i]]} * {cv.dil[i]}"
+        return names[l]
+
+    xmap = ", ".join(xe(l) for l in xv.labels)
+    wmap = ", ".join(names[l] for l in wv.labels)
+    omap = ", ".join(names[l] for l in ol)
+    oshape = [cv.out_sp[S.index(l)] if l in S else {"n": x.size("n"), "g": x.size("g"), "f": w.size("f")}[l] for l in ol]
+    acc = b.zeros(oshape, acc_elt, ol)
+    out = _V(b.fresh("gconv"), acc.shape, acc_elt, acc.labels)
+    its = ", ".join(['"parallel"'] * len(ol) + ['"reduction"'] * (1 + nsp))
+    b.emit(
+        f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({xmap})>, "
+        f"affine_map<({dims}) -> ({wmap})>, affine_map<({dims}) -> ({omap})>], iterator_types = [{its}]}} "
+        f"ins({xv.name}, {wv.name} : {xv.type}, {wv.type}) outs({acc.name} : {acc.type}) {{"
+    )
+    b.emit(f"^bb0(%a: {xv.elt}, %w: {wv.elt}, %o: {acc_elt}):")
+    a, ww = "%a", "%w"
+    if xv.elt != acc_elt:
+        b.emit(f"  %ax = arith.extf %a : {xv.elt} to {acc_elt}")
+        a = "%ax"
+    if wv.elt != acc_elt:
+        b.emit(f"  %wx = arith.extf %w : {wv.elt} to {acc_elt}")
+        ww = "%wx"
+    b.emit(f"  %m = arith.mulf {a}, {ww} : {acc_elt}")
+    b.emit(f"  %s = arith.addf %o, %m : {acc_elt}")
+    b.emit(f"  linalg.yield %s : {acc_elt}")
+    b.emit(f"}} -> {out.type}")
+    return out
+
+
+# ============================================================================== directions
+
+
+@dataclass
+class _Plan:
+    """The signature seen as a *normal* (non-transposed) convolution X -> Y with filter W."""
+
+    sig: ConvSignature
+    nsp: int
+    G: int
+    Cg: int  # X channels per group
+    Kg: int  # Y channels per group
+    x_sp: tuple[int, ...]
+    y_sp: tuple[int, ...]
+    k_sp: tuple[int, ...]
+    x_layout: str
+    y_layout: str
+    op: str  # "fwd" | "bwd" | "wrw" of the normal conv
+
+
+def _plan(sig: ConvSignature) -> _Plan:
+    n = sig.num_spatial_dims
+    cin = sig._canon_input_shape
+    cout = sig._canon_output_shape
+    ck = sig._canon_kernel_shape
+    G = sig.groups
+    if sig.transposed:
+        X, Y, xl, yl = cout, cin, sig.output_layout, sig.input_layout
+        op = {Mode.FWD: "bwd", Mode.BWD: "fwd", Mode.WRW: "wrw"}[sig.mode]
+    else:
+        X, Y, xl, yl = cin, cout, sig.input_layout, sig.output_layout
+        op = sig.mode.value
+    Kg = ck[0] // G
+    Cg = ck[1]
+    if X[1] != G * Cg or Y[1] != G * Kg:
+        raise UnsupportedError(f"channel counts do not match groups ({X[1]}, {Y[1]}, g={G})")
+    # Y's size must be consistent with the normal conv formula from X (always so for normal
+    # convs; for transposed ones X carries output_padding, which the phase math handles).
+    for i in range(n):
+        s, p, d, k = sig.stride[i], sig.padding[i], sig.dilation[i], ck[i + 2]
+        if (X[i + 2] + 2 * p - d * (k - 1) - 1) // s + 1 != Y[i + 2]:
+            raise UnsupportedError("inconsistent spatial sizes for the normal-conv view")
+    return _Plan(sig, n, G, Cg, Kg, tuple(X[2:]), tuple(Y[2:]), tuple(ck[2:]), xl, yl, op)
+
+
+def _letters_to_labels(layout: str, chan: str) -> list[str]:
+    """Layout letters -> labels: N->n, C->chan (a channel role, split later), D/H/W -> s<i>."""
+    sp = [ch for ch in layout if ch not in "NC"]
+    canon_sp = [ch for ch in "DHW" if ch in layout]
+    out = []
+    for ch in layout:
+        if ch == "N":
+            out.append("n")
+        elif ch == "C":
+            out.append(chan)
+        else:
+            out.append(f"s{canon_sp.index(ch)}")
+    del sp
+    return out
+
+
+def _arg(b: _B, idx: int, shape, elt, labels) -> _V:
+    return _V(f"%arg{idx}", tuple(shape), elt, tuple(labels))
+
+
+def _style_for(layout: str) -> str:
+    return "nhwc" if layout[-1] == "C" else "nchw"
+
+
+def _finish(b: _B, out: _V, layout: str, chan_roles: tuple[str, str], elt: str, bias: _V | None) -> _V:
+    """out (f32, labels n, g, <f or c>, s..) -> the signature layout, cast to elt, plus bias."""
+    g, ch = chan_roles
+    labels = _letters_to_labels(layout, "C")
+    expanded = []
+    for l in labels:
+        expanded += [g, ch] if l == "C" else [l]
+    bias_v = None
+    if bias is not None:
+        bias_v = b.split(bias, "C", [g, ch], [out.size(g), out.size(ch)])
+    y = b.epilogue(out, expanded, elt, bias_v, None)
+    return b.merge(y, [g, ch], "C")
+
+
+def _emit_fwd(b: _B, P: _Plan, xv: _V, wv: _V, elt: str, bias: _V | None, out_layout: str) -> _V:
+    """Normal forward: Y = conv(X, W)."""
+    S, K = _spatial(P.nsp, "s"), _spatial(P.nsp, "k")
+    sig = P.sig
+    x = b.split(xv, "C", ["g", "c"], [P.G, P.Cg])
+    w = b.split(wv, "N", ["g", "f"], [P.G, P.Kg]).relabel({"C": "c"})
+    lo, hi = [], []
+    for i in range(P.nsp):
+        s, p, d, k = sig.stride[i], sig.padding[i], sig.dilation[i], P.k_sp[i]
+        need = (P.y_sp[i] - 1) * s + (k - 1) * d + 1
+        lo.append(p)
+        hi.append(need - P.x_sp[i] - p)
+    style = _style_for(P.x_layout)
+    out = _conv_core(b, _Conv(x, w, tuple(sig.stride), tuple(sig.dilation), tuple(lo), tuple(hi), P.y_sp), style)
+    return _finish(b, out, out_layout, ("g", "f"), elt, bias)
+
+
+def _phase_params(xsz, ysz, k, s, p, d, phi):
+    """One spatial dim of the backward-data phase `phi` (output positions i = phi + s*q)."""
+    Q = -(-(xsz - phi) // s)  # ceil
+    if Q <= 0:
+        return None
+    t = phi + p
+    r0 = next((r for r in range(min(k, s)) if (r * d - t) % s == 0), None)
+    if r0 is None:
+        return dict(Q=Q, J=0)
+    gg = math.gcd(d, s)
+    step = s // gg
+    J = len(range(r0, k, step))
+    c = (t - r0 * d) // s
+    dd = d // gg
+    lo = (J - 1) * dd - c
+    hi = Q + (J - 1) * dd - lo - ysz
+    return dict(Q=Q, J=J, r0=r0, step=step, dil=dd, lo=lo, hi=hi)
+
+
+def _emit_bwd(b: _B, P: _Plan, dyv: _V, wv: _V, elt: str, bias: _V | None, out_layout: str) -> _V:
+    """Normal backward data: X = conv^T(Y, W), by stride phases."""
+    sig = P.sig
+    S, K = _spatial(P.nsp, "s"), _spatial(P.nsp, "k")
+    # dy: channel role "c" (it is the reduction of the phase convs), split into groups.
+    dy = b.split(dyv, "C", ["g", "c"], [P.G, P.Kg])
+    style = _style_for(P.y_layout)
+    per_dim = []
+    for i in range(P.nsp):
+        s = sig.stride[i]
+        per_dim.append([
+            _phase_params(P.x_sp[i], P.y_sp[i], P.k_sp[i], s, sig.padding[i], sig.dilation[i], phi)
+            for phi in range(s)
+        ])
+    phases = list(itertools.product(*[range(sig.stride[i]) for i in range(P.nsp)]))
+    out_labels = ["n"] + (S + ["g", "f"] if style == "nhwc" else ["g", "f"] + S)
+    full_shape = [{"n": dy.size("n"), "g": P.G, "f": P.Cg}.get(l) or P.x_sp[S.index(l)] for l in out_labels]
+    # Kernel letters -> positions of W's dims.
+    kl = sig.kernel_layout
+    canon_sp = [ch for ch in "DHW" if ch in kl]
+    result = None
+    pieces = []
+    any_empty = False
+    for ph in phases:
+        prm = [per_dim[i][ph[i]] for i in range(P.nsp)]
+        if any(q is None for q in prm):
+            continue  # no output positions in this phase
+        if any(q["J"] == 0 for q in prm):
+            any_empty = True
+            continue
+        # Filter of the phase: wp[g, f=Cg, c=Kg, j..] = W[(g*Kg + c), f, r0 + step*(J-1-j)].
+        wl = ["g", "f", "c"] + K
+        wshape = [P.G, P.Cg, P.Kg] + [q["J"] for q in prm]
+        exprs = []
+        for ch in kl:
+            if ch == "N":
+                exprs.append(f"{{g}} * {P.Kg} + {{c}}" if P.G > 1 else "{c}")
+            elif ch == "C":
+                exprs.append("{f}")
+            else:
+                i = canon_sp.index(ch)
+                q = prm[i]
+                top = q["r0"] + q["step"] * (q["J"] - 1)
+                exprs.append(f"{top} - {{k{i}}} * {q['step']}" if q["J"] > 1 else f"{top}")
+        wp = b.gather(wv, wl, wshape, exprs)
+        cv = _Conv(dy, wp, (1,) * P.nsp, tuple(q["dil"] for q in prm), tuple(q["lo"] for q in prm),
+                   tuple(q["hi"] for q in prm), tuple(q["Q"] for q in prm))
+        piece = _conv_core(b, cv, style)
+        pieces.append((ph, piece))
+    if len(pieces) == 1 and not any_empty and all(s == 1 for s in sig.stride):
+        result = pieces[0][1]
+    else:
+        base = b.zeros(full_shape, "f32", out_labels) if (any_empty or not pieces) else b.empty(full_shape, "f32", out_labels)
+        result = base
+        for ph, piece in pieces:
+            piece = b.transpose(piece, out_labels)
+            result = b.insert(piece, result, dict(zip(S, ph)), dict(zip(S, sig.stride)))
+    return _finish(b, result, out_layout, ("g", "f"), elt, bias)
+
+
+def _emit_wrw(b: _B, P: _Plan, dyv: _V, xv: _V, elt: str, out_layout: str) -> _V:
+    """Normal backward weights: dW[g,k,c,r] = sum_{n,o} dy[n,g,k,o] * xpad[n,g,c,o*s + r*d]."""
+    sig = P.sig
+    S, K = _spatial(P.nsp, "s"), _spatial(P.nsp, "k")
+    x = b.split(xv, "C", ["g", "c"], [P.G, P.Cg])
+    dy = b.split(dyv, "C", ["g", "k"], [P.G, P.Kg])
+    if all(k == 1 for k in P.k_sp) and not any(sig.padding) and P.G == 1:
+        return _emit_wrw_matmul(b, P, dy, x, elt, out_layout)
+    # Conv roles: batch := c, channel := n (reduction), filter out := k, filter spatial := o.
+    xr = x.relabel({"n": "c", "c": "n"})
+    wr = dy.relabel({"n": "c", "k": "f", **{s: k for s, k in zip(S, K)}})
+    lo, hi = [], []
+    for i in range(P.nsp):
+        s, p, d = sig.stride[i], sig.padding[i], sig.dilation[i]
+        need = (P.k_sp[i] - 1) * d + (P.y_sp[i] - 1) * s + 1
+        lo.append(p)
+        hi.append(need - P.x_sp[i] - p)
+    style = "nhwc"
+    out = _conv_core(b, _Conv(xr, wr, tuple(sig.dilation), tuple(sig.stride), tuple(lo), tuple(hi), P.k_sp), style)
+    # out labels: n (= X channel c), g, f (= k), s<i> (= kernel r)
+    out = out.relabel({"n": "cc", "f": "kk"})
+    return _finish_kernel(b, out, P, elt, out_layout, S)
+
+
+def _finish_kernel(b: _B, out: _V, P: _Plan, elt: str, layout: str, S) -> _V:
+    """out labels: cc, g, kk, s<i> (f32) -> kernel layout (N = g*Kg + kk, C = cc)."""
+    canon_sp = [ch for ch in "DHW" if ch in layout]
+    expanded = []
+    for ch in layout:
+        if ch == "N":
+            expanded += ["g", "kk"]
+        elif ch == "C":
+            expanded.append("cc")
+        else:
+            expanded.append(S[canon_sp.index(ch)])
+    y = b.epilogue(out, expanded, elt, None, None)
+    return b.merge(y, ["g", "kk"], "N")
+
+
+def _emit_wrw_matmul(b: _B, P: _Plan, dy: _V, x: _V, elt: str, out_layout: str) -> _V:
+    """1x1, no padding, one group: dW[k, c] = sum_{n, o} dy[n, k, o] * x[n, c, o*s]."""
+    sig = P.sig
+    S = _spatial(P.nsp, "s")
+    x = b.slice(x, {}, {s: P.y_sp[i] for i, s in enumerate(S)}, dict(zip(S, sig.stride)))
+    # Contract over n and spatial with a generic: IREE treats it as a matmul.
+    dy = b.collapse_to(dy, [l for l in dy.labels if l != "g"])
+    x = b.collapse_to(x, [l for l in x.labels if l != "g"])
+    red = ["n"] + S
+    it = ["k", "c"] + red
+    names = {l: f"d{i}" for i, l in enumerate(it)}
+    dims = ", ".join(names[l] for l in it)
+    acc = b.zeros([P.Kg, P.Cg], "f32", ["kk", "cc"])
+    out = _V(b.fresh("mm"), acc.shape, "f32", acc.labels)
+    its = ", ".join(['"parallel"'] * 2 + ['"reduction"'] * len(red))
+    b.emit(
+        f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(names[l] for l in dy.labels)})>, "
+        f"affine_map<({dims}) -> ({', '.join(names[l] for l in x.labels)})>, affine_map<({dims}) -> (d0, d1)>], "
+        f"iterator_types = [{its}]}} ins({dy.name}, {x.name} : {dy.type}, {x.type}) outs({acc.name} : {acc.type}) {{"
+    )
+    b.emit(f"^bb0(%a: {dy.elt}, %w: {x.elt}, %o: f32):")
+    a, ww = "%a", "%w"
+    if dy.elt != "f32":
+        b.emit(f"  %ax = arith.extf %a : {dy.elt} to f32")
+        a = "%ax"
+    if x.elt != "f32":
+        b.emit(f"  %wx = arith.extf %w : {x.elt} to f32")
+        ww = "%wx"
+    b.emit(f"  %m = arith.mulf {a}, {ww} : f32")
+    b.emit("  %s = arith.addf %o, %m : f32")
+    b.emit("  linalg.yield %s : f32")
+    b.emit(f"}} -> {out.type}")
+    out = b.expand_from(out, ["kk", "cc", "g"] + S, [P.Kg, P.Cg, 1] + [1] * P.nsp)
+    return _finish_kernel(b, out, P, elt, out_layout, S)
+
+
+# ============================================================================== public API
+
+
+def choose_strategy(sig: ConvSignature) -> str:
+    """The name of the IR strategy `emit_mlir` uses for `sig` (raises UnsupportedError)."""
+    P = _plan(sig)
+    if P.op == "fwd":
+        style = _style_for(P.x_layout)
+        if P.nsp == 3 and P.G > 1 and not (P.Cg == 1 and P.Kg == 1):
+            return "generic-conv"
+        if all(k == 1 for k in P.k_sp) and not any(sig.padding) and all(s == 1 for s in sig.stride) and P.G == 1:
+            return "matmul-1x1"
+        return "direct-" + style
+    if P.op == "bwd":
+        if P.nsp == 3 and P.G > 1 and not (P.Cg == 1 and P.Kg == 1):
+            return "generic-conv"
+        return "phase-" + _style_for(P.y_layout)
+    if all(k == 1 for k in P.k_sp) and not any(sig.padding) and P.G == 1:
+        return "wrw-matmul-1x1"
+    if P.nsp == 3 and P.G > 1:
+        return "generic-conv"
+    return "wrw-nhwc"
+
+
+def recommended_flags(target_name: str = "llvm-cpu") -> list[str]:
+    """Extra iree-compile flags found helpful for this IR on `target_name` (none so far)."""
+    return []
+
+
+def emit_mlir(sig: ConvSignature) -> str:
+    """MLIR text of a module with `func.func @<sig.func_name>` computing `sig` on builtin tensors.
+
+    Arguments and result follow `sig.arg_shapes` / `sig.result_shape` (layouts, dtype), exactly
+    as `sig.get_nn_module()`. Raises `UnsupportedError` when no exact lowering exists.
+    """
+    if sig.dtype not in _ELT:
+        raise UnsupportedError(f"dtype {sig.dtype} has no lowering")
+    elt = _ELT[sig.dtype]
+    P = _plan(sig)
+    b = _B()
+    shapes = sig.arg_shapes
+    if sig.mode is Mode.FWD:
+        a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.input_layout, "C"))
+        a1 = _arg(b, 1, shapes[1], elt, _kernel_labels(sig.kernel_layout))
+        bias = _arg(b, 2, shapes[2], elt, ["C"]) if sig.bias else None
+        if sig.transposed:
+            res = _emit_bwd(b, P, a0, a1, elt, bias, sig.output_layout)
+        else:
+            res = _emit_fwd(b, P, a0, a1, elt, bias, sig.output_layout)
+    elif sig.mode is Mode.BWD:
+        a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.output_layout, "C"))
+        a1 = _arg(b, 1, shapes[1], elt, _kernel_labels(sig.kernel_layout))
+        if sig.transposed:
+            res = _emit_fwd(b, P, a0, a1, elt, None, sig.input_layout)
+        else:
+            res = _emit_bwd(b, P, a0, a1, elt, None, sig.input_layout)
+    else:
+        a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.output_layout, "C"))
+        a1 = _arg(b, 1, shapes[1], elt, _letters_to_labels(sig.input_layout, "C"))
+        if sig.transposed:
+            # dW of y = conv^T(x, W): the normal wrw with dy := x (Y role) and x := dy (X role).
+            res = _emit_wrw(b, P, a1, a0, elt, sig.kernel_layout)
+        else:
+            res = _emit_wrw(b, P, a0, a1, elt, sig.kernel_layout)
+    if res.shape != tuple(sig.result_shape):
+        raise UnsupportedError(f"internal: result shape {res.shape} != {sig.result_shape}")
+    args = ", ".join(f"%arg{i}: {_tt(s, elt)}" for i, s in enumerate(shapes))
+    head = f"  func.func @{sig.func_name}({args}) -> {res.type} {{"
+    body = "\n".join(b.lines)
+    return f"module {{\n{head}\n{body}\n    return {res.name} : {res.type}\n  }}\n}}\n"
+
+
+def _kernel_labels(layout: str) -> list[str]:
+    canon_sp = [ch for ch in "DHW" if ch in layout]
+    return [ch if ch in "NC" else f"k{canon_sp.index(ch)}" for ch in layout]
