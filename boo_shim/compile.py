@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -130,15 +131,19 @@ def compile_signature(
 
     def build() -> BuildResult:
         text, used = emit_ir(sig, strategy)
-        cmd = [_iree_compile(), "-", *flags, "-o", "-"]
-        proc = subprocess.run(cmd, input=text.encode(), capture_output=True)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            first = next((ln for ln in err if "error" in ln), err[0] if err else "no output")
-            raise CompileError(f"iree-compile failed for {sig.func_name} ({used}): {first}")
         shown = ["iree-compile", "kernel.mlir", *flags, "-o", "kernel.vmfb"]
+        # Compile from a file named as in compile.sh, so the recorded command reproduces the
+        # binary byte for byte (source locations carry the file name).
+        with tempfile.TemporaryDirectory(prefix="boo-compile-") as work:
+            Path(work, "kernel.mlir").write_text(text)
+            proc = subprocess.run([_iree_compile(), *shown[1:]], cwd=work, capture_output=True)
+            if proc.returncode != 0:
+                err = proc.stderr.decode(errors="replace").strip().splitlines()
+                first = next((ln for ln in err if "error" in ln), err[0] if err else "no output")
+                raise CompileError(f"iree-compile failed for {sig.func_name} ({used}): {first}")
+            vmfb = Path(work, "kernel.vmfb").read_bytes()
         return BuildResult(
-            vmfb=proc.stdout,
+            vmfb=vmfb,
             mlir=text,
             command=" ".join(shlex.quote(c) for c in shown),
             meta={

@@ -1,0 +1,56 @@
+"""Numerics of every supported family through IREE against the float64 torch reference."""
+
+import numpy as np
+import pytest
+import torch
+
+from boo_shim.errors import SignatureError
+from boo_shim.grammar import parse_command
+from boo_shim.numerics import TOLERANCES, miopen_error, reference
+from boo_shim.runtime import get_kernel, to_numpy
+
+NHWC = "--in_layout NHWC --fil_layout NHWC --out_layout NHWC"
+FAMILIES = [
+    "conv -n 2 -c 4 -H 7 -W 6 -k 6 -y 3 -x 3 -p 1 -q 1 -F 0",
+    f"conv -n 2 -c 8 -H 7 -W 7 -k 4 -y 3 -x 3 -u 2 -v 2 -l 2 -j 2 -p 2 -q 2 -g 2 -F 0 {NHWC}",
+    f"convbfp16 -n 2 -c 8 -H 5 -W 5 -k 16 -y 1 -x 1 -F 0 {NHWC}",
+    "convfp16 -n 1 -c 6 -H 6 -W 6 -k 6 -y 3 -x 3 -p 1 -q 1 -g 6 -F 0",
+    "convbfp16 -_ 3 -n 1 -c 4 -! 4 -H 4 -W 5 -k 4 -@ 3 -y 3 -x 3 -$ 1 -p 1 -q 1 -F 0 "
+    "--in_layout NDHWC --fil_layout NDHWC --out_layout NDHWC",
+    "conv -n 2 -c 4 -H 4 -W 5 -k 6 -y 3 -x 3 -u 2 -v 2 -p 1 -q 1 -m trans -Y 1 -X 1 -F 0",
+    "conv -n 2 -c 4 -H 6 -W 6 -k 6 -y 3 -x 3 -p 1 -q 1 -b 1 -F 1",
+    "conv -_ 1 -n 2 -c 4 -H 12 -k 6 -y 3 -u 2 -p 1 -F 0 --in_layout NHC --fil_layout NHC --out_layout NHC",
+]
+SIGS = [s for line in FAMILIES for s in parse_command(line).signatures]
+
+
+@pytest.mark.parametrize("sig", SIGS, ids=lambda s: s.func_name[:60])
+def test_iree_matches_float64_reference(sig):
+    kernel = get_kernel(sig, "cpu")
+    args = sig.get_sample_conv_args(seed=7)
+    result = kernel(*args)
+    assert tuple(result.shape) == sig.result_shape and result.dtype == sig.dtype
+    assert miopen_error(result, reference(sig, args)) <= TOLERANCES[sig.dtype]
+
+
+def test_numpy_in_numpy_out_and_out_buffer():
+    sig = SIGS[0]
+    kernel = get_kernel(sig, "cpu")
+    args = [to_numpy(a) for a in sig.get_sample_conv_args(seed=1)]
+    res = kernel(*args)
+    assert isinstance(res, np.ndarray)
+    out = np.empty(sig.result_shape, np.float32)
+    assert kernel.run(*args, out=out) is out
+    np.testing.assert_array_equal(out, res)
+
+
+def test_wrong_inputs_are_refused():
+    sig = SIGS[0]
+    kernel = get_kernel(sig, "cpu")
+    x, w = sig.get_sample_conv_args()
+    with pytest.raises(SignatureError, match="shape"):
+        kernel(x, w[:1])
+    with pytest.raises(SignatureError, match="dtype"):
+        kernel(x.double(), w.double())
+    with pytest.raises(SignatureError, match="expected 2"):
+        kernel(x)
