@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""boo (IREE, llvm-cpu) vs torch (oneDNN) on this CPU, one run, side by side.
+
+A suite of real MIOpenDriver lines from ../shared/signatures (fp32 NCHW from MIOpen's perf
+models, bf16 NHWC/NDHWC from iree-turbine's samples), batches scaled so one torch call is a few
+milliseconds on a small CPU. For each: cold compile seconds (fresh cache), boo ms, torch ms
+(medians), the ratio boo/torch and the verify result against float64. Then the geometric mean
+of the ratio per direction.
+
+    .venv/bin/python bench/cpu_vs_torch.py [--limit N] [--csv out.csv] [--strategy auto|export]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from boo_shim.conv import ConvSignature, Mode  # noqa: E402
+from boo_shim.grammar import parse_command, parse_commands_file  # noqa: E402
+from boo_shim.numerics import verify  # noqa: E402
+from boo_shim.runtime import LoadedKernels  # noqa: E402
+
+SIGS_DIR = REPO.parent / "shared" / "signatures"
+TARGET_FLOPS = 2.0e8  # ~ a few ms per call on 2 cores
+
+
+def scale_batch(sig: ConvSignature) -> ConvSignature:
+    d = sig.as_dict()
+    n_idx = sig.input_layout.index("N")
+    batch = sig.input_shape[n_idx]
+    per_image = sig.flops / batch
+    new_batch = max(1, min(batch, round(TARGET_FLOPS / per_image)))
+    d["input_shape"] = list(sig.input_shape)
+    d["input_shape"][n_idx] = new_batch
+    return ConvSignature.from_dict(d)
+
+
+def _features(sig: ConvSignature) -> tuple:
+    k = [sig.kernel_shape[sig.kernel_layout.index(ch)] for ch in sig.canonical_layout[2:]]
+    ksize = "1x1" if max(k) == 1 else ("3x3" if max(k) <= 3 else "5x5+")
+    return (sig.mode, sig.dtype, sig.input_layout, ksize, max(sig.stride) > 1, max(sig.dilation) > 1,
+            sig.groups > 1, sig.num_spatial_dims)
+
+
+def build_suite(per_direction: int) -> list[ConvSignature]:
+    """Diverse real signatures: greedily pick lines that add unseen features, per direction."""
+    files = [SIGS_DIR / "boo_sample_commands.txt"] + sorted((SIGS_DIR / "miopen_perf_models").glob("*FP32*.txt"))
+    candidates: list[ConvSignature] = []
+    seen_sig = set()
+    for f in files:
+        for _, text in parse_commands_file(str(f)):
+            for sig in parse_command(text).signatures:
+                s = scale_batch(sig)
+                if s not in seen_sig:
+                    seen_sig.add(s)
+                    candidates.append(s)
+    suite = []
+    for mode in Mode:
+        pool = [s for s in candidates if s.mode is mode]
+        chosen, seen = [], set()
+        # First pass: one per feature combination; second: fill up with the rest in file order.
+        for s in pool:
+            f = _features(s)
+            if f not in seen and len(chosen) < per_direction:
+                seen.add(f)
+                chosen.append(s)
+        for s in pool:
+            if len(chosen) >= per_direction:
+                break
+            if s not in chosen:
+                chosen.append(s)
+        suite += chosen
+    return suite
+
+
+def median_ms(fn, iters: int, warmup: int = 2, max_seconds: float = 2.0) -> float:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    start = time.perf_counter()
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+        if time.perf_counter() - start > max_seconds and len(samples) >= 3:
+            break
+    return statistics.median(samples)
+
+
+def geomean(xs):
+    xs = [x for x in xs if x > 0 and math.isfinite(x)]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--per-direction", type=int, default=12)
+    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--strategy", default="auto")
+    p.add_argument("--csv")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not SIGS_DIR.exists():
+        print(f"no signatures at {SIGS_DIR}", file=sys.stderr)
+        return 2
+    suite = build_suite(args.per_direction)
+    rows = []
+    loaded = LoadedKernels()
+    with tempfile.TemporaryDirectory(prefix="boo-bench-cache-") as cache:
+        print(f"{len(suite)} signatures; torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+        hdr = f"{'#':>3} {'dir':<4} {'dtype':<9} {'layout':<6} {'torch ms':>9} {'boo ms':>9} {'ratio':>6} {'compile s':>9} {'strategy':<14} verify  command"
+        print(hdr)
+        for i, sig in enumerate(suite, 1):
+            argv = sig.get_sample_conv_args(seed=0)
+            t0 = time.perf_counter()
+            kernel = loaded.get(sig, "cpu", cache_dir=cache, strategy=args.strategy)
+            compile_s = time.perf_counter() - t0
+            result = kernel(*argv)
+            verdict = verify(sig, argv, result)
+            module = sig.get_nn_module()
+            with torch.no_grad():
+                torch_ms = median_ms(lambda: module(*argv), args.iters)
+            boo_ms = median_ms(lambda: kernel.run(*argv, check=False), args.iters)
+            ratio = boo_ms / torch_ms
+            row = dict(direction=sig.mode.value, dtype=str(sig.dtype).removeprefix("torch."), layout=sig.input_layout,
+                       torch_ms=torch_ms, boo_ms=boo_ms, ratio=ratio, compile_s=compile_s,
+                       strategy=kernel.compiled.strategy, verify="OK" if verdict.ok else f"FAIL {verdict.error:.2g}",
+                       command=sig.to_command())
+            rows.append(row)
+            print(f"{i:>3} {row['direction']:<4} {row['dtype']:<9} {row['layout']:<6} {torch_ms:>9.3f} {boo_ms:>9.3f} "
+                  f"{ratio:>6.2f} {compile_s:>9.2f} {row['strategy']:<14} {row['verify']:<6}  {row['command']}", flush=True)
+    print()
+    print("geomean boo/torch per direction (lower is better; goal <= 0.8):")
+    for mode in Mode:
+        rs = [r["ratio"] for r in rows if r["direction"] == mode.value]
+        print(f"  {mode.value}: {geomean(rs):.3f} over {len(rs)}")
+    print(f"  all: {geomean([r['ratio'] for r in rows]):.3f} over {len(rows)}")
+    cs = sorted(r["compile_s"] for r in rows)
+    print(f"cold compile p50 {statistics.median(cs):.2f} s, max {max(cs):.2f} s")
+    fails = [r for r in rows if r["verify"] != "OK"]
+    print(f"verify: {len(rows) - len(fails)}/{len(rows)} OK")
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
