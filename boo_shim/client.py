@@ -1,0 +1,447 @@
+"""`BooClient`: the Python client of the boo daemon.
+
+    from boo_shim.client import BooClient
+    with BooClient() as c:                   # BOO_ENDPOINT or the default ipc socket
+        c.hello()
+        y = c.run(sig, x, w)                 # numpy in (signature's layout/dtype), numpy out
+
+Every request has a timeout (`timeout_s`, env `BOO_CLIENT_TIMEOUT`, default 30 s; compile-like
+requests use `compile_timeout_s`, env `BOO_CLIENT_COMPILE_TIMEOUT`, default 600 s). A daemon
+that is not there, dies mid-call, or does not answer in time raises `DaemonUnavailable` (or
+its subclass `DaemonTimeout`); the next request uses a fresh socket, so a restarted daemon is
+picked up without any action. Errors the daemon reports raise `DaemonError`s that are also
+instances of boo's own classes (`SignatureError`, `UnsupportedError`, `CompileError`) and carry
+the MIOpen status in `.status`.
+
+Thread-safe: each thread gets its own DEALER socket (and its own shared-memory segment), so
+threads do not wait for each other. `BOO_DAEMON_AUTOSTART=1` starts `boo-daemon` on the
+endpoint when none answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import zmq
+
+from . import protocol as P
+from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
+
+__all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "ProtocolError",
+           "DEFAULT_TIMEOUT_S", "DEFAULT_COMPILE_TIMEOUT_S"]
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_COMPILE_TIMEOUT_S = 600.0
+_COMPILE_OPS = ("compile", "run", "find", "warm")  # may compile first
+_ALIGN = 64
+
+
+def _env_float(name: str, default: float) -> float:
+    v = os.environ.get(name)
+    if not v:
+        return default
+    try:
+        return float(v)
+    except ValueError:
+        raise ValueError(f"{name}={v!r} is not a number of seconds") from None
+
+
+def _load_key(value: str) -> bytes:
+    """A z85 key given inline (40 chars) or as a zmq certificate file path."""
+    if len(value) == 40 and not os.path.exists(value):
+        return value.encode()
+    import zmq.auth
+
+    public, secret = zmq.auth.load_certificate(value)
+    return public
+
+
+class _ShmSegment:
+    """A per-thread segment the client owns (created, reused, unlinked on close/growth)."""
+
+    def __init__(self):
+        self.seg = None
+
+    def ensure(self, nbytes: int):
+        from multiprocessing import shared_memory
+
+        if self.seg is None or self.seg.size < nbytes:
+            self.close()
+            size = max(1 << 20, 1 << (max(nbytes, 1) - 1).bit_length())
+            name = f"boo-{os.getpid()}-{secrets.token_hex(8)}"
+            self.seg = shared_memory.SharedMemory(name=name, create=True, size=size)
+        return self.seg
+
+    def close(self) -> None:
+        if self.seg is not None:
+            try:
+                self.seg.close()
+            except BufferError:
+                pass
+            try:
+                self.seg.unlink()
+            except FileNotFoundError:
+                pass
+            self.seg = None
+
+
+class _Conn:
+    """One thread's DEALER socket plus a monitor that tells a dead peer from a slow one."""
+
+    def __init__(self, ctx: zmq.Context, endpoint: str, curve: tuple | None):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        if curve:
+            server_key, public, secret = curve
+            self.sock.curve_serverkey = server_key
+            self.sock.curve_publickey = public
+            self.sock.curve_secretkey = secret
+        self.mon = self.sock.get_monitor_socket(
+            zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
+            | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_SUCCEEDED
+        )
+        self.sock.connect(endpoint)
+        self.poller = zmq.Poller()
+        self.poller.register(self.sock, zmq.POLLIN)
+        self.poller.register(self.mon, zmq.POLLIN)
+        self.connected = False
+        self.problem: str | None = None  # why the peer looks gone, if it does
+        self.shm = _ShmSegment()
+
+    def read_events(self) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        while True:
+            try:
+                ev = recv_monitor_message(self.mon, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            e = ev["event"]
+            if e in (zmq.EVENT_CONNECTED, zmq.EVENT_HANDSHAKE_SUCCEEDED):
+                self.connected, self.problem = True, None
+            elif e == zmq.EVENT_DISCONNECTED:
+                self.connected, self.problem = False, "the connection to the daemon was lost"
+            elif e == zmq.EVENT_CONNECT_RETRIED:
+                self.connected, self.problem = False, "nothing accepts connections at the endpoint"
+            elif e & (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                      | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
+                self.connected, self.problem = False, "the CURVE handshake with the daemon failed (check keys)"
+
+    def close(self) -> None:
+        try:
+            self.sock.disable_monitor()
+        except zmq.ZMQError:
+            pass
+        self.mon.close(linger=0)
+        self.sock.close(linger=0)
+        self.shm.close()
+
+
+class BooClient:
+    """A connection to one boo daemon. Safe to share between threads."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        timeout_s: float | None = None,
+        compile_timeout_s: float | None = None,
+        shm_threshold: int | None = None,
+        autostart: bool | None = None,
+        curve_server_key: str | bytes | None = None,
+        curve_client_key_file: str | None = None,
+    ):
+        self.endpoint = endpoint or P.default_endpoint()
+        self.timeout_s = timeout_s if timeout_s is not None else _env_float("BOO_CLIENT_TIMEOUT", DEFAULT_TIMEOUT_S)
+        self.compile_timeout_s = (compile_timeout_s if compile_timeout_s is not None
+                                  else _env_float("BOO_CLIENT_COMPILE_TIMEOUT", DEFAULT_COMPILE_TIMEOUT_S))
+        env_thr = os.environ.get("BOO_SHM_THRESHOLD")
+        self.shm_threshold = shm_threshold if shm_threshold is not None else (
+            int(env_thr) if env_thr else P.DEFAULT_SHM_THRESHOLD)
+        self.autostart = autostart if autostart is not None else os.environ.get("BOO_DAEMON_AUTOSTART") == "1"
+        self._curve = self._curve_keys(curve_server_key, curve_client_key_file)
+        self._ctx = zmq.Context()
+        self._local = threading.local()
+        self._conns: list[_Conn] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._closed = False
+        # Shared memory only works on this host.
+        self.shm_possible = self.endpoint.startswith("ipc://") or P.is_loopback_endpoint(self.endpoint)
+
+    @staticmethod
+    def _curve_keys(server_key, client_file) -> tuple | None:
+        server_key = server_key or os.environ.get("BOO_CURVE_SERVER_KEY")
+        if not server_key:
+            return None
+        server = server_key if isinstance(server_key, bytes) else _load_key(server_key)
+        client_file = client_file or os.environ.get("BOO_CURVE_CLIENT_KEY_FILE")
+        if client_file:
+            import zmq.auth
+
+            public, secret = zmq.auth.load_certificate(client_file)
+            if not secret:
+                raise ValueError(f"{client_file}: no secret key in it")
+        else:
+            public, secret = zmq.curve_keypair()
+        return server, public, secret
+
+    # ------------------------------------------------------------------ plumbing
+    def _conn(self) -> _Conn:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise DaemonUnavailable("this BooClient is closed")
+            conn = _Conn(self._ctx, self.endpoint, self._curve)
+            with self._lock:
+                self._conns.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def _reset(self) -> None:
+        """Drop this thread's socket: the next request connects afresh (late replies to the old
+        socket can never be mistaken for new ones)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._lock:
+                if conn in self._conns:
+                    self._conns.remove(conn)
+            conn.close()
+
+    def _check_present(self) -> None:
+        sock = P.ipc_path(self.endpoint)
+        if sock is not None and not sock.exists():
+            raise DaemonUnavailable(f"no boo daemon at {self.endpoint} (socket file missing); start one with "
+                                    "`boo-daemon start`")
+
+    def request(self, op: str, fields: dict | None = None, frames: Sequence = (), *,
+                timeout_s: float | None = None) -> tuple[dict, list]:
+        """Send one request and wait for its reply: (reply header, reply tensor frames as
+        zmq.Frame). Raises the daemon's error, DaemonUnavailable or DaemonTimeout."""
+        try:
+            return self._request(op, fields, frames, timeout_s)
+        except DaemonUnavailable:
+            if not self.autostart or op == "shutdown":
+                raise
+            self.start_daemon()
+            return self._request(op, fields, frames, timeout_s)
+
+    def _request(self, op, fields, frames, timeout_s) -> tuple[dict, list]:
+        if timeout_s is None:
+            timeout_s = self.compile_timeout_s if op in _COMPILE_OPS else self.timeout_s
+        self._check_present()
+        rid = next(self._ids)
+        msg = P.encode(P.request_header(op, rid, **(fields or {})), frames)
+        conn = self._conn()
+        conn.read_events()
+        deadline = time.monotonic() + timeout_s
+        try:
+            try:
+                conn.sock.send_multipart(msg, flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                raise DaemonUnavailable(f"cannot send to {self.endpoint}: the queue is full") from None
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DaemonTimeout(f"no reply from the boo daemon at {self.endpoint} to {op!r} "
+                                        f"within {timeout_s:g} s")
+                events = dict(conn.poller.poll(min(left, 1.0) * 1000))
+                if conn.mon in events:
+                    conn.read_events()
+                if conn.sock in events:
+                    parts = conn.sock.recv_multipart(copy=False)
+                    header = P.decode_header(parts[0].buffer)
+                    if header.get("id") != rid and header.get("id") is not None:
+                        continue  # a reply to an earlier request that timed out
+                    if not header.get("ok"):
+                        raise P.error_from_reply(header)
+                    return header, parts[1:]
+                if conn.problem and not conn.connected:
+                    raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {conn.problem}")
+        except (DaemonUnavailable, ProtocolError, KeyboardInterrupt):
+            self._reset()
+            raise
+        except zmq.ZMQError as e:
+            self._reset()
+            raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {e}") from None
+
+    # ------------------------------------------------------------------ daemon control
+    def start_daemon(self, wait_s: float = 120.0) -> None:
+        """Run `boo-daemon start` for this endpoint (returns when it answers)."""
+        cmd = [sys.executable, "-m", "boo_daemon.cli", "start", "--endpoint", self.endpoint,
+               "--wait", str(wait_s)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=wait_s + 30)
+        if proc.returncode != 0:
+            raise DaemonUnavailable(f"could not start a boo daemon at {self.endpoint}: "
+                                    f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+
+    # ------------------------------------------------------------------ ops
+    def hello(self, *, timeout_s: float | None = None) -> dict:
+        """Versions (boo, protocol, iree_compiler, iree_runtime), target, device, pid, limits."""
+        header, _ = self.request("hello", {"client": {"pid": os.getpid(), "protocol": P.PROTOCOL_VERSION}},
+                                 timeout_s=timeout_s)
+        return header
+
+    def compile(self, sig, *, strategy: str | None = None, timeout_s: float | None = None) -> dict:
+        """Compile (or find in the cache) and load `sig`. Reply fields: cache_hit, compile_seconds,
+        joined (shared another client's compile), func_name, vmfb, strategy."""
+        fields = {"signature": _sig_wire(sig)}
+        if strategy:
+            fields["strategy"] = strategy
+        header, _ = self.request("compile", fields, timeout_s=timeout_s)
+        return header
+
+    def run(self, sig, *arrays, use_shm: bool | None = None, out: np.ndarray | None = None,
+            strategy: str | None = None, timeout_s: float | None = None) -> np.ndarray:
+        """Run `sig` on numpy arrays (or CPU torch tensors) in the signature's layouts and dtype.
+
+        Tensors travel inline in the message, or through a shared-memory segment when
+        `use_shm` is True (default: when the call moves at least `shm_threshold` bytes and the
+        daemon is on this host). Returns a new array, or `out` filled in.
+        """
+        from .runtime import to_numpy
+
+        sig_obj = _sig_obj(sig)
+        arrays = [np.ascontiguousarray(to_numpy(a)) for a in arrays]
+        dtype = np.dtype(_np_dtype(sig_obj))
+        result_shape = tuple(sig_obj.result_shape)
+        out_nbytes = int(np.prod(result_shape)) * dtype.itemsize
+        total = sum(a.nbytes for a in arrays) + out_nbytes
+        if use_shm is None:
+            use_shm = self.shm_possible and total >= self.shm_threshold
+        fields = {"signature": _sig_wire(sig)}
+        if strategy:
+            fields["strategy"] = strategy
+        if not use_shm:
+            fields["inputs"] = [P.array_spec(a, inline=i).to_wire() for i, a in enumerate(arrays)]
+            header, frames = self.request("run", fields, arrays, timeout_s=timeout_s)
+            if len(frames) != 1 or len(frames[0]) != out_nbytes:
+                raise ProtocolError(f"run: the daemon sent {len(frames)} frames / "
+                                    f"{len(frames[0]) if frames else 0} bytes; expected {out_nbytes}")
+            res = np.frombuffer(frames[0].buffer, dtype=dtype).reshape(result_shape)
+            if out is not None:
+                np.copyto(out, res)
+                return out
+            return res.copy()
+        conn = self._conn()
+        offsets, pos = [], 0
+        for a in arrays:
+            offsets.append(pos)
+            pos += -(-a.nbytes // _ALIGN) * _ALIGN
+        out_off = pos
+        seg = conn.shm.ensure(out_off + out_nbytes)
+        specs = []
+        for a, off in zip(arrays, offsets):
+            np.frombuffer(seg.buf, dtype=np.uint8, count=a.nbytes, offset=off)[:] = a.reshape(-1).view(np.uint8)
+            specs.append(P.array_spec(a, shm=P.ShmRef(seg.name, off, a.nbytes)).to_wire())
+        fields["inputs"] = specs
+        fields["output"] = {"shm": P.ShmRef(seg.name, out_off, out_nbytes).to_wire()}
+        self.request("run", fields, timeout_s=timeout_s)
+        res = np.frombuffer(seg.buf, dtype=dtype, count=int(np.prod(result_shape)), offset=out_off).reshape(result_shape)
+        if out is not None:
+            np.copyto(out, res)
+            return out
+        return res.copy()
+
+    def find(self, sig, iters: int = 10, *, warmup: int = 1, strategy: str | None = None,
+             timeout_s: float | None = None) -> dict:
+        """Time `sig` on the daemon's device: min_ms, mean_ms, median_ms, max_ms over `iters`."""
+        fields = {"signature": _sig_wire(sig), "iters": int(iters), "warmup": int(warmup)}
+        if strategy:
+            fields["strategy"] = strategy
+        header, _ = self.request("find", fields, timeout_s=timeout_s)
+        return header
+
+    def warm(self, lines: Iterable, *, strategy: str | None = None, timeout_s: float | None = None) -> dict:
+        """Compile every signature named by `lines` (MIOpenDriver commands, MIOpen log lines,
+        ConvSignatures or field dicts). Reply: results (one per line: ok, signatures, compiled,
+        cache_hits, or code + reason), lines_ok, lines_failed."""
+        wire = []
+        for line in lines:
+            if isinstance(line, (str, dict)):
+                wire.append(line)
+            else:
+                wire.append(_sig_wire(line))
+        fields = {"lines": wire}
+        if strategy:
+            fields["strategy"] = strategy
+        header, _ = self.request("warm", fields, timeout_s=timeout_s)
+        return header
+
+    def stats(self, *, timeout_s: float | None = None) -> dict:
+        header, _ = self.request("stats", timeout_s=timeout_s)
+        return header["stats"]
+
+    def shutdown(self, *, timeout_s: float | None = None) -> dict:
+        """Ask the daemon to finish in-flight work and exit."""
+        header, _ = self.request("shutdown", timeout_s=timeout_s)
+        return header
+
+    def ping(self, timeout_s: float = 2.0) -> bool:
+        """True when a daemon answers `hello` within `timeout_s`."""
+        try:
+            self._request("hello", None, (), timeout_s)
+            return True
+        except DaemonUnavailable:
+            return False
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Close every thread's socket and unlink this client's shared-memory segments."""
+        self._closed = True
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            c.close()
+        self._local = threading.local()
+        self._ctx.term()
+
+    def __enter__(self) -> "BooClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _sig_obj(sig):
+    from .conv import ConvSignature
+
+    if isinstance(sig, ConvSignature):
+        return sig
+    if isinstance(sig, str):
+        return ConvSignature.from_command(sig)
+    if isinstance(sig, dict):
+        return ConvSignature.from_dict(sig)
+    raise TypeError(f"expected a ConvSignature, command string or field dict, got {type(sig).__name__}")
+
+
+def _sig_wire(sig):
+    """Commands and dicts go as given; ConvSignatures as their exact field dict."""
+    if isinstance(sig, (str, dict)):
+        return sig
+    return sig.as_dict()
+
+
+def _np_dtype(sig):
+    from .runtime import numpy_dtype
+
+    return numpy_dtype(sig.dtype)

@@ -1,0 +1,9 @@
+"""boo-daemon: a long-running kernel service over ZeroMQ (import name `boo_daemon`).
+
+`Daemon` (server.py) serves the protocol in `boo_shim.protocol`; `cli.main` is the
+`boo-daemon` command. Clients use `boo_shim.client.BooClient`.
+"""
+
+from .server import Daemon, DaemonConfig
+
+__all__ = ["Daemon", "DaemonConfig"]

@@ -1,0 +1,831 @@
+"""The daemon: a ROUTER socket, a compile process pool and a kernel-call thread pool.
+
+Threads and sockets:
+- The main thread owns the ROUTER socket (zmq sockets are not thread-safe): it receives,
+  validates, dispatches, and sends every reply.
+- Work finishes on other threads (the call pool, the process pool's manager thread); they put
+  replies on a queue and write a byte to a wake-up pipe that the main poller also watches.
+- Requests from one client (one DEALER identity) run strictly in order: the next one starts
+  when the previous reply is sent. Different clients run concurrently.
+- Compiles run in a spawn-context ProcessPoolExecutor (niced), one job per new signature no
+  matter how many clients ask (single flight). Calls to compiled kernels run on the thread pool
+  and never wait for compiles.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import errno
+import fcntl
+import json
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from boo_shim import __version__ as BOO_VERSION
+from boo_shim import protocol as P
+from boo_shim.cache import KernelCache, default_cache_dir
+from boo_shim.errors import BooError, MIOpenStatus, SignatureError
+from boo_shim.targets import parse_target
+
+from . import logs, worker
+
+MAX_QUEUED_PER_CLIENT = 1024
+
+
+class StartupError(Exception):
+    """The daemon cannot start (endpoint taken, insecure bind, bad option); exit code 2."""
+
+
+@dataclass
+class DaemonConfig:
+    endpoint: str | None = None
+    cache_dir: str | None = None
+    target: str = "cpu"
+    device: str | None = None
+    workers: int | None = None
+    call_threads: int | None = None
+    strategy: str = "auto"
+    kernel_capacity: int = 256
+    max_frame_bytes: int = P.DEFAULT_MAX_FRAME_BYTES
+    shm_threshold: int = P.DEFAULT_SHM_THRESHOLD
+    metrics_port: int | None = None
+    metrics_addr: str = "127.0.0.1"
+    curve_secret_key_file: str | None = None
+    curve_authorized_keys: str | None = None  # a directory of client public certificates
+    log_file: str | None = None
+    prewarm_workers: bool = True
+
+    @staticmethod
+    def from_env(**overrides) -> "DaemonConfig":
+        env = os.environ
+        cfg = DaemonConfig(
+            endpoint=env.get("BOO_ENDPOINT") or None,
+            cache_dir=env.get("BOO_CACHE_DIR") or None,
+            target=env.get("BOO_TARGET") or "cpu",
+            device=env.get("BOO_DEVICE") or None,
+            workers=int(env["BOO_COMPILE_WORKERS"]) if env.get("BOO_COMPILE_WORKERS") else None,
+        )
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(cfg, k, v)
+        return cfg
+
+
+@dataclass
+class _Request:
+    identity: bytes
+    header: dict
+    frames: list
+    received: float = field(default_factory=time.perf_counter)
+
+    @property
+    def op(self) -> str:
+        return self.header["op"]
+
+
+class _Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.errors = 0
+        self.bad_messages = 0
+        self.kernel_hits = 0  # signature already compiled/known in this daemon
+        self.disk_hits = 0  # found in the disk cache
+        self.cache_misses = 0  # compile jobs started
+        self.compiles = 0  # jobs that actually ran iree-compile
+        self.compile_seconds = 0.0
+        self.compile_failures = 0
+        self.single_flight_joins = 0
+        self.calls: dict[str, list] = {}  # func_name -> [calls, seconds, errors, command]
+        self.ops: dict[str, int] = {}
+
+    def call(self, sig, seconds: float, ok: bool) -> None:
+        with self.lock:
+            ent = self.calls.setdefault(sig.func_name, [0, 0.0, 0, None])
+            if ok:
+                ent[0] += 1
+                ent[1] += seconds
+            else:
+                ent[2] += 1
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig):
+        self.cfg = config
+        self.endpoint = config.endpoint or P.default_endpoint()
+        self.target = parse_target(config.target)
+        self.cache_dir = str(Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir())
+        self.workers = max(1, config.workers or os.cpu_count() or 1)
+        self.stats = _Stats()
+        self.started = time.time()
+        self._replies: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        self._stopping = False
+        self._force = False
+        self._clients: dict[bytes, deque] = {}  # identity -> queued requests (present while busy)
+        self._inflight = 0
+        self._lock = threading.Lock()  # guards the compile bookkeeping below
+        self._compiling: dict[tuple, cf.Future] = {}
+        self._compiled: dict[tuple, dict] = {}  # signatures known to be in the disk cache
+        self._ready: set[tuple] = set()  # signatures loaded at least once
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._calls: cf.ThreadPoolExecutor | None = None
+        self._lock_fd: int | None = None
+        self._ctx: zmq.Context | None = None
+        self._router: zmq.Socket | None = None
+        self._auth = None
+        self._metrics = None
+        self.shm = P.ShmAttachments()
+        from boo_shim.runtime import LoadedKernels
+
+        self.loaded = LoadedKernels(capacity=config.kernel_capacity)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _acquire_endpoint(self) -> None:
+        sock = P.ipc_path(self.endpoint)
+        if sock is not None:
+            if len(str(sock)) > 100:
+                raise StartupError(f"ipc socket path {sock} is too long for a unix socket (max ~100 bytes)")
+            if not sock.parent.exists():
+                sock.parent.mkdir(mode=0o700, parents=True)
+        elif self.endpoint.startswith("tcp://"):
+            if not P.is_loopback_endpoint(self.endpoint) and not self.cfg.curve_secret_key_file:
+                raise StartupError(
+                    f"refusing to bind {self.endpoint}: a non-loopback TCP endpoint needs ZeroMQ CURVE "
+                    "encryption; pass --curve-secret-key-file (and --curve-authorized-keys to restrict "
+                    "clients), or bind tcp://127.0.0.1:PORT"
+                )
+        else:
+            raise StartupError(f"endpoint {self.endpoint!r}: use ipc://PATH or tcp://HOST:PORT")
+        lock_path = P.endpoint_state_path(self.endpoint, ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                pid = _read_info(self.endpoint).get("pid", "?")
+                raise StartupError(f"a boo daemon (pid {pid}) already serves {self.endpoint}") from None
+            raise
+        self._lock_fd = fd
+        if sock is not None and (sock.exists() or sock.is_symlink()):
+            # We hold the lock, so whoever made this socket is gone.
+            sock.unlink()
+            logs.warning("stale_socket_removed", path=str(sock))
+
+    def _bind(self) -> None:
+        self._ctx = zmq.Context()
+        r = self._ctx.socket(zmq.ROUTER)
+        r.setsockopt(zmq.LINGER, 2000)
+        r.setsockopt(zmq.MAXMSGSIZE, int(self.cfg.max_frame_bytes) + P.MAX_HEADER_BYTES)
+        r.setsockopt(zmq.RCVHWM, 10000)
+        r.setsockopt(zmq.SNDHWM, 10000)
+        if self.cfg.curve_secret_key_file:
+            from zmq.auth import load_certificate
+
+            try:
+                public, secret = load_certificate(self.cfg.curve_secret_key_file)
+            except (OSError, ValueError) as e:
+                raise StartupError(f"--curve-secret-key-file: {e}") from None
+            if not secret:
+                raise StartupError(f"--curve-secret-key-file {self.cfg.curve_secret_key_file}: no secret key in it")
+            if self.cfg.curve_authorized_keys:
+                from zmq.auth.thread import ThreadAuthenticator
+
+                self._auth = ThreadAuthenticator(self._ctx)
+                self._auth.start()
+                self._auth.configure_curve(domain="*", location=self.cfg.curve_authorized_keys)
+            r.curve_secretkey = secret
+            r.curve_publickey = public
+            r.curve_server = True
+        old = os.umask(0o077)
+        try:
+            r.bind(self.endpoint)
+        except zmq.ZMQError as e:
+            raise StartupError(f"cannot bind {self.endpoint}: {e}") from None
+        finally:
+            os.umask(old)
+        sock = P.ipc_path(self.endpoint)
+        if sock is not None:
+            os.chmod(sock, 0o600)
+        self._router = r
+
+    def _write_info(self) -> None:
+        info = {"pid": os.getpid(), "endpoint": self.endpoint, "started": self.started,
+                "log_file": self.cfg.log_file, "cache_dir": self.cache_dir}
+        path = P.endpoint_state_path(self.endpoint, ".pid")
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+        os.replace(tmp, path)
+
+    def _start_pools(self) -> None:
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker.init_worker,
+        )
+        n = self.cfg.call_threads or max(4, 2 * (os.cpu_count() or 1))
+        self._calls = cf.ThreadPoolExecutor(max_workers=n, thread_name_prefix="boo-call")
+        if self.cfg.prewarm_workers:
+            for _ in range(self.workers):
+                self._pool.submit(worker.ping)
+        # Prime what every cache lookup needs (compiler version, IR code hash).
+        from boo_shim.compile import compiler_version, _ir_code_hash
+
+        compiler_version()
+        _ir_code_hash()
+
+    def serve(self) -> int:
+        """Run until shutdown; returns the exit code."""
+        try:
+            self._acquire_endpoint()
+            self._bind()
+        except StartupError as e:
+            logs.error("startup_failed", reason=str(e))
+            self._close_sockets()
+            raise
+        try:
+            self._write_info()
+            self._start_pools()
+            if self.cfg.metrics_port is not None:
+                from .metrics import start_metrics
+
+                self._metrics = start_metrics(self, self.cfg.metrics_port, self.cfg.metrics_addr)
+            self._install_signals()
+            logs.info("ready", endpoint=self.endpoint, target=self.target.spec, device=self.cfg.device or self.target.driver,
+                      cache_dir=self.cache_dir, workers=self.workers, version=BOO_VERSION,
+                      metrics_port=self.cfg.metrics_port)
+            self._loop()
+            return 0
+        finally:
+            self._cleanup()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum, _frame):
+            if self._stopping:
+                self._force = True
+            self._stopping = True
+            logs.info("signal", signal=signal.Signals(signum).name, inflight=self._inflight)
+            self._wake()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def request_stop(self) -> None:
+        """Stop accepting work, finish what is in flight, then return from `serve` (thread-safe)."""
+        self._stopping = True
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full: the loop is going to wake anyway
+
+    def _loop(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._router, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        while True:
+            events = dict(poller.poll(250))
+            if self._wake_r in events:
+                try:
+                    while os.read(self._wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            self._flush_replies()
+            if self._router in events:
+                for _ in range(256):
+                    try:
+                        frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._on_message(frames)
+                self._flush_replies()
+            if self._stopping and (self._force or (self._inflight == 0 and not self._clients)):
+                break
+        logs.info("stopping", inflight=self._inflight, forced=self._force)
+
+    def _cleanup(self) -> None:
+        if self._metrics is not None:
+            try:
+                self._metrics.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+        if self._calls is not None:
+            self._calls.shutdown(wait=not self._force, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._force, cancel_futures=True)
+        self._flush_replies()
+        self._close_sockets()
+        self.shm.close()
+        if self._lock_fd is not None:
+            sock = P.ipc_path(self.endpoint)
+            if sock is not None:
+                try:
+                    sock.unlink()
+                except FileNotFoundError:
+                    pass
+            try:
+                P.endpoint_state_path(self.endpoint, ".pid").unlink()
+            except FileNotFoundError:
+                pass
+            os.close(self._lock_fd)  # releases the lock; the lock file itself stays
+            self._lock_fd = None
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        logs.info("exit", uptime_s=time.time() - self.started)
+
+    def _close_sockets(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._router is not None:
+            self._router.close(linger=1000)
+            self._router = None
+        if self._ctx is not None:
+            self._ctx.term()
+            self._ctx = None
+
+    # ------------------------------------------------------------------ messages
+    def _send(self, identity: bytes, header: dict, frames=()) -> None:
+        try:
+            msg = P.encode(header, frames)
+        except BooError as e:
+            msg = P.encode(P.error_reply(header, e))
+        try:
+            self._router.send_multipart([identity, *msg], copy=False)
+        except zmq.ZMQError as e:
+            logs.warning("send_failed", reason=str(e))
+
+    def _on_message(self, frames: list) -> None:
+        identity = frames[0].bytes
+        parts = frames[1:]
+        if not parts:
+            return
+        req_header = None
+        try:
+            req_header = P.decode_header(parts[0].buffer)
+            header = P.validate_request(req_header, len(parts) - 1)
+        except BooError as e:
+            with self.stats.lock:
+                self.stats.bad_messages += 1
+            logs.warning("bad_message", reason=str(e)[:300], frames=len(parts))
+            self._send(identity, P.error_reply(req_header, e))
+            return
+        if self._stopping:
+            self._send(identity, P.error_reply(header, "the daemon is shutting down",
+                                               code=MIOpenStatus.NotInitialized))
+            return
+        req = _Request(identity, header, parts[1:])
+        with self.stats.lock:
+            self.stats.requests += 1
+            self.stats.ops[req.op] = self.stats.ops.get(req.op, 0) + 1
+        q = self._clients.get(identity)
+        if q is None:
+            self._clients[identity] = deque()
+            self._start(req)
+        elif len(q) >= MAX_QUEUED_PER_CLIENT:
+            self._send(identity, P.error_reply(header, f"more than {MAX_QUEUED_PER_CLIENT} requests queued",
+                                               code=MIOpenStatus.AllocFailed))
+        else:
+            q.append(req)
+
+    def _finish(self, req: _Request, header: dict, frames=()) -> None:
+        """Thread-safe: queue a reply; the main loop sends it and starts the client's next request."""
+        if not header.get("ok"):
+            with self.stats.lock:
+                self.stats.errors += 1
+        header.setdefault("elapsed_ms", round((time.perf_counter() - req.received) * 1e3, 3))
+        self._replies.put((req, header, frames))
+        if threading.current_thread() is not threading.main_thread():
+            self._wake()
+
+    def _fail(self, req: _Request, exc: BaseException) -> None:
+        if not isinstance(exc, BooError):
+            logs.error("internal_error", op=req.op, reason=f"{type(exc).__name__}: {exc}")
+        else:
+            logs.info("request_failed", op=req.op, code=int(exc.status), reason=str(exc)[:300])
+        self._finish(req, P.error_reply(req.header, exc))
+
+    def _flush_replies(self) -> None:
+        while True:
+            try:
+                req, header, frames = self._replies.get_nowait()
+            except queue.Empty:
+                return
+            self._inflight -= 1
+            if self._router is not None:
+                self._send(req.identity, header, frames)
+            logs.debug("reply", op=req.op, id=req.header.get("id"), ok=header.get("ok"),
+                       ms=header.get("elapsed_ms"))
+            q = self._clients.get(req.identity)
+            if q:
+                self._start(q.popleft())
+            else:
+                self._clients.pop(req.identity, None)
+
+    def _start(self, req: _Request) -> None:
+        self._inflight += 1
+        try:
+            getattr(self, "_op_" + req.op)(req)
+        except Exception as e:  # noqa: BLE001 - every request gets a reply
+            self._fail(req, e)
+
+    # ------------------------------------------------------------------ compile bookkeeping
+    def _sig_key(self, sig, strategy: str) -> tuple:
+        return (sig, strategy)
+
+    def _in_disk_cache(self, sig, strategy: str) -> bool:
+        from boo_shim.compile import cache_key
+
+        key, _ = cache_key(sig, self.target, strategy, ())
+        return KernelCache(self.cache_dir).lookup(self.target.cache_id, key) is not None
+
+    def compiled(self, sig, strategy: str) -> tuple[cf.Future, bool]:
+        """(future of the compile info for `sig`, joined an in-flight compile); one compile job per
+        signature however many ask."""
+        key = self._sig_key(sig, strategy)
+        with self._lock:
+            fut = self._compiling.get(key)
+            if fut is not None:
+                with self.stats.lock:
+                    self.stats.single_flight_joins += 1
+                return fut, True
+            info = self._compiled.get(key)
+            if info is not None:
+                with self.stats.lock:
+                    self.stats.kernel_hits += 1
+                return _done({**info, "cache_hit": True, "compile_seconds": 0.0}), False
+            if self._in_disk_cache(sig, strategy):
+                info = {"cache_hit": True, "compile_seconds": 0.0, "source": "disk"}
+                self._compiled[key] = info
+                with self.stats.lock:
+                    self.stats.disk_hits += 1
+                return _done(info), False
+            with self.stats.lock:
+                self.stats.cache_misses += 1
+            out: cf.Future = cf.Future()
+            self._compiling[key] = out
+        logs.info("compile_start", sig=sig.func_name)
+        try:
+            job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
+        except Exception as e:  # noqa: BLE001 - a broken pool: replace it and retry once
+            logs.error("compile_pool_broken", reason=str(e))
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
+                                                mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=worker.init_worker)
+            job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
+
+        def done(j: cf.Future) -> None:
+            try:
+                res = j.result()
+            except Exception as e:  # noqa: BLE001 - the worker process died
+                res = {"ok": False, "code": int(MIOpenStatus.InternalError), "error": "CompileError",
+                       "reason": f"compile worker failed: {type(e).__name__}: {e}"}
+            with self._lock:
+                self._compiling.pop(key, None)
+                if res.get("ok"):
+                    self._compiled[key] = {"cache_hit": True, "compile_seconds": 0.0, "source": "memory"}
+            with self.stats.lock:
+                if res.get("ok") and not res["cache_hit"]:
+                    self.stats.compiles += 1
+                    self.stats.compile_seconds += res["compile_seconds"]
+                elif not res.get("ok"):
+                    self.stats.compile_failures += 1
+            if res.get("ok"):
+                logs.info("compile_done", sig=sig.func_name, seconds=res["compile_seconds"],
+                          cache_hit=res["cache_hit"], strategy=res.get("strategy"))
+                out.set_result(res)
+            else:
+                logs.warning("compile_failed", sig=sig.func_name, reason=res.get("reason"))
+                out.set_exception(P.error_from_reply(res))
+
+        job.add_done_callback(done)
+        return out, False
+
+    def _kernel(self, sig, strategy: str):
+        k = self.loaded.get(sig, self.target, cache_dir=self.cache_dir, strategy=strategy,
+                            device_uri=self.cfg.device)
+        self._ready.add(self._sig_key(sig, strategy))
+        return k
+
+    def _after_compile(self, req: _Request, sig, strategy: str, job) -> None:
+        """Run `job(info)` on the call pool once `sig` is compiled (immediately if it is known)."""
+        key = self._sig_key(sig, strategy)
+        if key in self._ready:
+            with self.stats.lock:
+                self.stats.kernel_hits += 1
+            self._submit_call(req, job, {"cache_hit": True, "compile_seconds": 0.0, "joined": False,
+                                         "source": "memory"})
+            return
+        fut, joined = self.compiled(sig, strategy)
+
+        def go(f: cf.Future) -> None:
+            try:
+                info = f.result()
+            except BaseException as e:  # noqa: BLE001
+                self._fail(req, e)
+                return
+            self._submit_call(req, job, {**info, "joined": joined})
+
+        fut.add_done_callback(go)
+
+    def _submit_call(self, req: _Request, job, info: dict) -> None:
+        def wrapped():
+            try:
+                job(info)
+            except BaseException as e:  # noqa: BLE001
+                self._fail(req, e)
+
+        try:
+            self._calls.submit(wrapped)
+        except RuntimeError as e:  # the pool is shut down (forced exit)
+            self._fail(req, BooError(f"daemon stopping: {e}"))
+
+    def _parse_sig(self, req: _Request):
+        return P.signature_from_wire(req.header["signature"])
+
+    # ------------------------------------------------------------------ ops
+    def hello_info(self) -> dict:
+        import importlib.metadata as md
+
+        def ver(name):
+            try:
+                return md.version(name)
+            except md.PackageNotFoundError:
+                return None
+
+        return {
+            "boo": BOO_VERSION, "protocol": P.PROTOCOL_VERSION, "iree_compiler": ver("iree-base-compiler"),
+            "iree_runtime": ver("iree-base-runtime"), "target": self.target.spec,
+            "device": self.cfg.device or self.target.driver, "pid": os.getpid(), "endpoint": self.endpoint,
+            "cache_dir": self.cache_dir, "workers": self.workers, "max_frame_bytes": self.cfg.max_frame_bytes,
+            "shm_threshold": self.cfg.shm_threshold, "uptime_s": round(time.time() - self.started, 3),
+        }
+
+    def _op_hello(self, req: _Request) -> None:
+        self._finish(req, P.ok_reply(req.header, **self.hello_info()))
+
+    def snapshot(self) -> dict:
+        s = self.stats
+        with s.lock:
+            calls = {
+                name: {"calls": c, "total_s": round(t, 6), "mean_ms": round(t / c * 1e3, 4) if c else None,
+                       "errors": e}
+                for name, (c, t, e, _) in sorted(s.calls.items())
+            }
+            out = {
+                "uptime_s": round(time.time() - self.started, 3), "pid": os.getpid(), "endpoint": self.endpoint,
+                "target": self.target.spec, "device": self.cfg.device or self.target.driver,
+                "cache_dir": self.cache_dir, "workers": self.workers, "requests": s.requests, "errors": s.errors,
+                "bad_messages": s.bad_messages, "kernel_hits": s.kernel_hits, "disk_hits": s.disk_hits,
+                "cache_hits": s.kernel_hits + s.disk_hits, "cache_misses": s.cache_misses,
+                "compiles": s.compiles, "compile_seconds": round(s.compile_seconds, 4),
+                "compile_failures": s.compile_failures, "single_flight_joins": s.single_flight_joins,
+                "ops": dict(s.ops), "calls": calls,
+            }
+        out.update(
+            compiles_in_flight=len(self._compiling), inflight=self._inflight,
+            queued=sum(len(q) for q in list(self._clients.values())), clients_busy=len(self._clients),
+            loaded_kernels=len(self.loaded), shm_attached=len(self.shm), rss_bytes=_rss_bytes(),
+            boo=BOO_VERSION, protocol=P.PROTOCOL_VERSION,
+        )
+        return out
+
+    def _op_stats(self, req: _Request) -> None:
+        # `inflight` counts this stats request itself; report the others.
+        snap = self.snapshot()
+        snap["inflight"] -= 1
+        self._finish(req, P.ok_reply(req.header, stats=snap))
+
+    def _op_shutdown(self, req: _Request) -> None:
+        logs.info("shutdown_requested")
+        self._finish(req, P.ok_reply(req.header, pid=os.getpid()))
+        self._stopping = True
+
+    def _op_compile(self, req: _Request) -> None:
+        sig = self._parse_sig(req)
+        strategy = req.header.get("strategy", self.cfg.strategy)
+
+        def job(info):
+            k = self._kernel(sig, strategy)
+            self._finish(req, P.ok_reply(req.header, func_name=sig.func_name, key=sig.key,
+                                         vmfb=str(k.compiled.entry.vmfb_path), strategy=k.compiled.strategy,
+                                         cache_hit=bool(info.get("cache_hit")),
+                                         compile_seconds=round(info.get("compile_seconds", 0.0), 4),
+                                         joined=bool(info.get("joined"))))
+
+        self._after_compile(req, sig, strategy, job)
+
+    def _op_run(self, req: _Request) -> None:
+        sig = self._parse_sig(req)
+        strategy = req.header.get("strategy", self.cfg.strategy)
+        specs: list[P.TensorSpec] = req.header["inputs"]
+        want = sig.arg_shapes
+        if len(specs) != len(want):
+            raise SignatureError("inputs", f"{sig.func_name} takes {len(want)} tensors, got {len(specs)}")
+        wire_dtype = P.dtype_to_wire(sig.dtype)
+        for i, (spec, shape) in enumerate(zip(specs, want)):
+            if spec.dtype != wire_dtype or tuple(spec.shape) != tuple(shape):
+                raise SignatureError("inputs", f"tensor {i}: {spec.dtype}{list(spec.shape)} != expected "
+                                               f"{wire_dtype}{list(shape)}")
+        for spec in specs:
+            if spec.inline is not None and len(req.frames[spec.inline]) != spec.nbytes:
+                raise P.ProtocolError(f"frame {spec.inline}: {len(req.frames[spec.inline])} bytes, "
+                                      f"expected {spec.nbytes} for {spec.dtype}{list(spec.shape)}")
+        out_ref: P.ShmRef | None = req.header["output"]
+        out_nbytes = int(np.prod(sig.result_shape)) * P.dtype_from_wire(wire_dtype).itemsize
+        if out_ref is not None and out_ref.nbytes != out_nbytes:
+            raise P.ProtocolError(f"run.output.shm.nbytes {out_ref.nbytes} != {out_nbytes} bytes of the result")
+
+        def job(info):
+            self._run_call(req, sig, strategy, specs, out_ref, wire_dtype)
+
+        self._after_compile(req, sig, strategy, job)
+
+    def _run_call(self, req, sig, strategy, specs, out_ref, wire_dtype) -> None:
+        kernel = self._kernel(sig, strategy)
+        dt = P.dtype_from_wire(wire_dtype)
+        tokens, views = [], []
+        inputs = []
+        ok = False
+        t0 = time.perf_counter()
+        try:
+            for spec in specs:
+                if spec.inline is not None:
+                    buf = req.frames[spec.inline].buffer
+                else:
+                    tok, buf = self.shm.acquire(spec.shm)
+                    tokens.append(tok)
+                    views.append(buf)
+                inputs.append(np.frombuffer(buf, dtype=dt).reshape(spec.shape))
+            if out_ref is not None:
+                tok, buf = self.shm.acquire(out_ref)
+                tokens.append(tok)
+                views.append(buf)
+                out = np.frombuffer(buf, dtype=dt).reshape(sig.result_shape)
+                t0 = time.perf_counter()
+                kernel.run(*inputs, out=out, check=False)
+                seconds = time.perf_counter() - t0
+                del out
+                reply = P.ok_reply(req.header, output={"dtype": wire_dtype, "shape": list(sig.result_shape),
+                                                        "shm": out_ref.to_wire()},
+                                   kernel_ms=round(seconds * 1e3, 4))
+                frames = ()
+            else:
+                t0 = time.perf_counter()
+                result = kernel.run(*inputs, check=False)
+                seconds = time.perf_counter() - t0
+                reply = P.ok_reply(req.header, output={"dtype": wire_dtype, "shape": list(result.shape), "inline": 0},
+                                   kernel_ms=round(seconds * 1e3, 4))
+                frames = (result,)
+            ok = True
+        finally:
+            if not ok:
+                self.stats.call(sig, 0.0, False)
+            del inputs
+            for v in views:
+                try:
+                    v.release()
+                except BufferError:
+                    pass
+            for tok in tokens:
+                self.shm.release(tok)
+        self.stats.call(sig, seconds, True)
+        self._finish(req, reply, frames)
+
+    def _op_find(self, req: _Request) -> None:
+        sig = self._parse_sig(req)
+        strategy = req.header.get("strategy", self.cfg.strategy)
+        iters, warmup = req.header["iters"], req.header["warmup"]
+
+        def job(info):
+            kernel = self._kernel(sig, strategy)
+            rng = np.random.default_rng(0)
+            dt = kernel.in_dtype
+            args = [rng.standard_normal(s, dtype=np.float32).astype(dt) for s in sig.arg_shapes]
+            for _ in range(warmup):
+                kernel.run(*args, check=False)
+            times = []
+            for _ in range(iters):
+                t0 = time.perf_counter()
+                kernel.run(*args, check=False)
+                times.append((time.perf_counter() - t0) * 1e3)
+            times.sort()
+            self._finish(req, P.ok_reply(
+                req.header, func_name=sig.func_name, iters=iters, min_ms=round(times[0], 5),
+                mean_ms=round(sum(times) / len(times), 5), median_ms=round(times[len(times) // 2], 5),
+                max_ms=round(times[-1], 5), device=self.cfg.device or self.target.driver,
+                cache_hit=bool(info.get("cache_hit"))))
+
+        self._after_compile(req, sig, strategy, job)
+
+    def _op_warm(self, req: _Request) -> None:
+        from boo_shim.conv import ConvSignature
+        from boo_shim.grammar import parse_command
+
+        strategy = req.header.get("strategy", self.cfg.strategy)
+        lines = req.header["lines"]
+        results: list[dict] = []
+        pending: list[tuple[int, object, cf.Future]] = []
+        for i, line in enumerate(lines):
+            shown = line if isinstance(line, str) else json.dumps(line)
+            ent = {"line": shown[:300], "ok": True, "signatures": [], "compiled": 0, "cache_hits": 0}
+            results.append(ent)
+            try:
+                if isinstance(line, dict):
+                    sigs = [ConvSignature.from_dict(line)]
+                else:
+                    if not line.strip() or line.lstrip().startswith("#"):
+                        ent["skipped"] = True
+                        continue
+                    sigs = list(parse_command(line).signatures)
+            except BooError as e:
+                ent.update(ok=False, code=int(e.status), reason=str(e))
+                continue
+            except (TypeError, ValueError) as e:
+                ent.update(ok=False, code=int(MIOpenStatus.BadParm), reason=str(e))
+                continue
+            for sig in sigs:
+                ent["signatures"].append(sig.func_name)
+                pending.append((i, sig, self.compiled(sig, strategy)[0]))
+        remaining = [len(pending)]
+        lock = threading.Lock()
+
+        def finish():
+            ok = sum(1 for r in results if r["ok"])
+            self._finish(req, P.ok_reply(req.header, results=results, lines_ok=ok,
+                                         lines_failed=len(results) - ok))
+
+        if not pending:
+            finish()
+            return
+
+        def make_cb(i):
+            def cb(f: cf.Future) -> None:
+                ent = results[i]
+                with lock:
+                    try:
+                        info = f.result()
+                        ent["cache_hits" if info.get("cache_hit") else "compiled"] += 1
+                    except BaseException as e:  # noqa: BLE001
+                        ent.update(ok=False, code=int(getattr(e, "status", MIOpenStatus.InternalError)),
+                                   reason=str(e))
+                    remaining[0] -= 1
+                    last = remaining[0] == 0
+                if last:
+                    finish()
+            return cb
+
+        for i, _sig, fut in pending:
+            fut.add_done_callback(make_cb(i))
+
+
+def _done(value) -> cf.Future:
+    f: cf.Future = cf.Future()
+    f.set_result(value)
+    return f
+
+
+def _read_info(endpoint: str) -> dict:
+    try:
+        return json.loads(P.endpoint_state_path(endpoint, ".pid").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+read_info = _read_info
