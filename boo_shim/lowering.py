@@ -47,17 +47,9 @@ from .errors import UnsupportedError
 
 __all__ = ["emit_mlir", "choose_strategy", "recommended_flags", "STRATEGIES"]
 
-STRATEGIES = (
-    "direct-nhwc",
-    "direct-nchw",
-    "matmul-1x1",
-    "phase-nhwc",
-    "phase-nchw",
-    "wrw-nhwc",
-    "wrw-nchw",
-    "wrw-matmul-1x1",
-    "generic-conv",
-)
+STRATEGIES = tuple(
+    f"{k}-{l}{x}" for k in ("direct", "phase") for l in ("nhwc", "nchw") for x in ("", "-groups", "-depthwise")
+) + ("wrw-im2col", "wrw-im2col-groups", "wrw-depthwise")
 
 _ELT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 
@@ -128,7 +120,12 @@ class _B:
         self.emit(f"{v.name} = linalg.fill ins({z} : {elt}) outs({e.name} : {e.type}) -> {v.type}")
         return v
 
-    def transpose(self, v: _V, labels: Sequence[str]) -> _V:
+    def barrier(self, v: _V) -> _V:
+        out = _V(self.fresh("ob"), v.shape, v.elt, v.labels)
+        self.emit(f"{out.name} = util.optimization_barrier {v.name} : {v.type}")
+        return out
+
+    def transpose(self, v: _V, labels: Sequence[str], barrier: bool = False) -> _V:
         labels = tuple(labels)
         assert sorted(labels) == sorted(v.labels), (labels, v.labels)
         if labels == v.labels:
@@ -144,7 +141,7 @@ class _B:
             f"{out.name} = linalg.transpose ins({v.name} : {v.type}) outs({e.name} : {e.type}) "
             f"permutation = [{', '.join(map(str, perm))}]"
         )
-        return out
+        return self.barrier(out) if barrier else out
 
     def _reshape_units(self, v: _V, labels, shape) -> _V:
         # Collapse to the non-unit dims, then expand to the wanted order.
@@ -384,17 +381,8 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     nsp = len(cv.out_sp)
     S, K = _spatial(nsp, "s"), _spatial(nsp, "k")
     x, w = cv.x, cv.w
-    G = x.size("g")
-    C = x.size("c")
-    F = w.size("f")
+    G, C, F = x.size("g"), x.size("c"), w.size("f")
     ksz = [w.size(k) for k in K]
-    x = b.pad(x, dict(zip(S, cv.lo)), dict(zip(S, cv.hi)))
-    # Exactly the extent the conv reads (named ops require in = (o-1)*s + (k-1)*d + 1 or more).
-    need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(cv.out_sp, cv.stride, ksz, cv.dil)]
-    for l, nd in zip(S, need):
-        if x.size(l) < nd:
-            raise UnsupportedError("internal: padded input shorter than the conv reads")
-    x = b.slice(x, {}, dict(zip(S, need)))
 
     if nsp == 1:
         # Give 1D a unit height and use the 2D ops.
@@ -402,59 +390,69 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
         x = b.expand_from(xr, _ins_unit(xr.labels, "s0", "s1"), _shape_ins(xr, "s0", "s1"))
         wr = w.relabel({"k0": "k1"})
         w = b.expand_from(wr, _ins_unit(wr.labels, "k0", "k1"), _shape_ins(wr, "k0", "k1"))
-        sub = _Conv(x, w, (1,) + cv.stride, (1,) + cv.dil, (0, 0), (0, 0), (1,) + cv.out_sp)
+        sub = _Conv(x, w, (1,) + cv.stride, (1,) + cv.dil, (0,) + cv.lo, (0,) + cv.hi, (1,) + cv.out_sp)
         out = _conv_core(b, sub, style, acc_elt)
         out = b.collapse_to(out, [l for l in out.labels if l != "s0"])
         return out.relabel({"s1": "s0"})
 
+    sp = "hw" if nsp == 2 else "dhw"
     depthwise = C == 1 and F == 1 and G > 1
+    if depthwise and nsp == 3:
+        style = "nhwc"  # there is no channels-first 3D depthwise op
+    cl = style == "nhwc"
+    if G > 1 and not depthwise:
+        # IREE's grouped named ops compile into slow code on CPU (20-40x slower than the
+        # ungrouped ones here): one ungrouped conv per group, written into its slice.
+        full = ["n"] + (S + ["g", "f"] if cl else ["g", "f"] + S)
+        shape = {"n": x.size("n"), "g": G, "f": F, **dict(zip(S, cv.out_sp))}
+        res = b.empty([shape[l] for l in full], acc_elt, full)
+        for gi in range(G):
+            xg = b.slice(x, {"g": gi}, {"g": 1})
+            wg = b.slice(w, {"g": gi}, {"g": 1})
+            sub = _Conv(xg, wg, cv.stride, cv.dil, cv.lo, cv.hi, cv.out_sp)
+            part = _conv_core(b, sub, style, acc_elt)
+            res = b.insert(b.transpose(part, full), res, {"g": gi}, {})
+        return res
+    if G == 1:
+        # Unit dims go first (free reshapes), so the ops see plain 4D/5D tensors.
+        x = b.collapse_to(x, [l for l in x.labels if l != "g"])
+        w = b.collapse_to(w, [l for l in w.labels if l != "g"])
+        if cl:
+            op, xl, wl, ol = f"conv_{nsp}d_n{sp}c_{sp}cf", ["n"] + S + ["c"], K + ["c", "f"], ["n"] + S + ["f"]
+        else:
+            op, xl, wl, ol = f"conv_{nsp}d_nc{sp}_fc{sp}", ["n", "c"] + S, ["f", "c"] + K, ["n", "f"] + S
+    elif depthwise:
+        x = b.collapse_to(x, [l for l in x.labels if l != "c"])
+        w = b.collapse_to(w, [l for l in w.labels if l not in ("c", "f")])
+        if cl:
+            op, xl, wl, ol = f"depthwise_conv_{nsp}d_n{sp}c_{sp}c", ["n"] + S + ["g"], K + ["g"], ["n"] + S + ["g"]
+        else:
+            op, xl, wl, ol = f"depthwise_conv_{nsp}d_nc{sp}_c{sp}", ["n", "g"] + S, ["g"] + K, ["n", "g"] + S
+    else:
+        raise UnsupportedError("internal: grouped conv reached the named-op path")
+
+    # Transposes feeding the conv are fenced off: IREE otherwise folds them into the conv,
+    # which turns the named op into a generic that compiles into slow loops.
+    x = b.transpose(x, xl, barrier=True)
+    x = b.pad(x, dict(zip(S, cv.lo)), dict(zip(S, cv.hi)))
+    # Exactly the extent the conv reads (named ops require in = (o-1)*s + (k-1)*d + 1 or more).
+    need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(cv.out_sp, cv.stride, ksz, cv.dil)]
+    for l, nd in zip(S, need):
+        if x.size(l) < nd:
+            raise UnsupportedError("internal: padded input shorter than the conv reads")
+    x = b.slice(x, {}, dict(zip(S, need)))
+    w = b.transpose(w, wl, barrier=True)
     ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
     attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(cv.stride)}}}"
-
-    def run(op: str, xl, wl, ol, x_, w_):
-        xv = b.transpose(x_, xl)
-        wv = b.transpose(w_, wl)
-        oshape = []
-        for l in ol:
-            if l in S:
-                oshape.append(cv.out_sp[S.index(l)])
-            else:
-                oshape.append({"n": x.size("n"), "g": G, "f": F, "c": C}[l])
-        acc = b.zeros(oshape, acc_elt, ol)
-        out = _V(b.fresh("conv"), acc.shape, acc_elt, acc.labels)
-        b.emit(
-            f"{out.name} = linalg.{op} {attrs} ins({xv.name}, {wv.name} : {xv.type}, {wv.type}) "
-            f"outs({acc.name} : {acc.type}) -> {out.type}"
-        )
-        return out
-
-    sp = "hw" if nsp == 2 else "dhw"
-    if depthwise and (nsp == 2 or style == "nhwc"):
-        # Drop the unit c / f dims.
-        xd = b.transpose(x, ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S))
-        xd = b.collapse_to(xd, [l for l in xd.labels if l != "c"])
-        wd = b.collapse_to(b.transpose(w, ["g", "f", "c"] + K), ["g"] + K)
-        if style == "nhwc":
-            op = f"depthwise_conv_{nsp}d_n{sp}c_{sp}c"
-            out = run(op, ["n"] + S + ["g"], K + ["g"], ["n"] + S + ["g"], xd, wd)
-        else:
-            op = f"depthwise_conv_{nsp}d_nc{sp}_c{sp}"
-            out = run(op, ["n", "g"] + S, ["g"] + K, ["n", "g"] + S, xd, wd)
-        return b.expand_from(out, _with_f(out.labels), _with_f_shape(out))
-    if G == 1:
-        xg = b.collapse_to(b.transpose(x, ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S)),
-                           ["n"] + (S + ["c"] if style == "nhwc" else ["c"] + S))
-        wg = b.collapse_to(b.transpose(w, ["g", "f", "c"] + K), ["f", "c"] + K)
-        if style == "nhwc":
-            out = run(f"conv_{nsp}d_n{sp}c_{sp}cf", ["n"] + S + ["c"], K + ["c", "f"], ["n"] + S + ["f"], xg, wg)
-            return b.expand_from(out, ["n"] + S + ["g", "f"], out.shape[:-1] + (1, F))
-        out = run(f"conv_{nsp}d_nc{sp}_fc{sp}", ["n", "c"] + S, ["f", "c"] + K, ["n", "f"] + S, xg, wg)
-        return b.expand_from(out, ["n", "g", "f"] + S, (out.shape[0], 1) + out.shape[1:])
-    if nsp == 2:
-        if style == "nhwc":
-            return run("conv_2d_nhwgc_gfhwc", ["n"] + S + ["g", "c"], ["g", "f"] + K + ["c"], ["n"] + S + ["g", "f"], x, w)
-        return run("conv_2d_ngchw_gfchw", ["n", "g", "c"] + S, ["g", "f", "c"] + K, ["n", "g", "f"] + S, x, w)
-    return _generic_conv(b, cv, x, w, style, acc_elt)
+    sizes = {"n": x.size("n"), "g": G, "f": F, "c": C, **dict(zip(S, cv.out_sp))}
+    acc = b.zeros([sizes[l] for l in ol], acc_elt, ol)
+    out = _V(b.fresh("conv"), acc.shape, acc_elt, acc.labels)
+    b.emit(
+        f"{out.name} = linalg.{op} {attrs} ins({x.name}, {w.name} : {x.type}, {w.type}) "
+        f"outs({acc.name} : {acc.type}) -> {out.type}"
+    )
+    full = ["n"] + (S + ["g", "f"] if cl else ["g", "f"] + S)
+    return b.expand_from(out, full, [sizes[l] for l in full])
 
 
 def _ins_unit(labels, before: str, unit: str):
@@ -492,51 +490,6 @@ def _with_f_shape(v: _V):
         if l == "g":
             out.append(1)
     return tuple(out)
-
-
-def _generic_conv(b: _B, cv: _Conv, x: _V, w: _V, style: str, acc_elt: str) -> _V:
-    """A linalg.generic convolution (no named op fits: grouped 3D)."""
-    nsp = len(cv.out_sp)
-    S, K = _spatial(nsp, "s"), _spatial(nsp, "k")
-    ol = ["n"] + (S + ["g", "f"] if style == "nhwc" else ["g", "f"] + S)
-    it = ol + ["c"] + K
-    names = {l: f"d{i}" for i, l in enumerate(it)}
-    dims = ", ".join(names[l] for l in it)
-    xl = ["n"] + (S + ["g", "c"] if style == "nhwc" else ["g", "c"] + S)
-    xv = b.transpose(x, xl)
-    wv = b.transpose(w, ["g", "f", "c"] + K)
-
-    def xe(l):
-        if l in S:
-            i = S.index(l)
-            return f"{names[l]} * {cv.stride[i]} + {names[K[i]]} * {cv.dil[i]}"
-        return names[l]
-
-    xmap = ", ".join(xe(l) for l in xv.labels)
-    wmap = ", ".join(names[l] for l in wv.labels)
-    omap = ", ".join(names[l] for l in ol)
-    oshape = [cv.out_sp[S.index(l)] if l in S else {"n": x.size("n"), "g": x.size("g"), "f": w.size("f")}[l] for l in ol]
-    acc = b.zeros(oshape, acc_elt, ol)
-    out = _V(b.fresh("gconv"), acc.shape, acc_elt, acc.labels)
-    its = ", ".join(['"parallel"'] * len(ol) + ['"reduction"'] * (1 + nsp))
-    b.emit(
-        f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({xmap})>, "
-        f"affine_map<({dims}) -> ({wmap})>, affine_map<({dims}) -> ({omap})>], iterator_types = [{its}]}} "
-        f"ins({xv.name}, {wv.name} : {xv.type}, {wv.type}) outs({acc.name} : {acc.type}) {{"
-    )
-    b.emit(f"^bb0(%a: {xv.elt}, %w: {wv.elt}, %o: {acc_elt}):")
-    a, ww = "%a", "%w"
-    if xv.elt != acc_elt:
-        b.emit(f"  %ax = arith.extf %a : {xv.elt} to {acc_elt}")
-        a = "%ax"
-    if wv.elt != acc_elt:
-        b.emit(f"  %wx = arith.extf %w : {wv.elt} to {acc_elt}")
-        ww = "%wx"
-    b.emit(f"  %m = arith.mulf {a}, {ww} : {acc_elt}")
-    b.emit(f"  %s = arith.addf %o, %m : {acc_elt}")
-    b.emit(f"  linalg.yield %s : {acc_elt}")
-    b.emit(f"}} -> {out.type}")
-    return out
 
 
 # ============================================================================== directions
@@ -702,7 +655,7 @@ def _emit_bwd(b: _B, P: _Plan, dyv: _V, wv: _V, elt: str, bias: _V | None, out_l
                 q = prm[i]
                 top = q["r0"] + q["step"] * (q["J"] - 1)
                 exprs.append(f"{top} - {{k{i}}} * {q['step']}" if q["J"] > 1 else f"{top}")
-        wp = b.gather(wv, wl, wshape, exprs)
+        wp = b.barrier(b.gather(wv, wl, wshape, exprs))
         cv = _Conv(dy, wp, (1,) * P.nsp, tuple(q["dil"] for q in prm), tuple(q["lo"] for q in prm),
                    tuple(q["hi"] for q in prm), tuple(q["Q"] for q in prm))
         piece = _conv_core(b, cv, style)
@@ -720,26 +673,153 @@ def _emit_bwd(b: _B, P: _Plan, dyv: _V, wv: _V, elt: str, bias: _V | None, out_l
 
 def _emit_wrw(b: _B, P: _Plan, dyv: _V, xv: _V, elt: str, out_layout: str) -> _V:
     """Normal backward weights: dW[g,k,c,r] = sum_{n,o} dy[n,g,k,o] * xpad[n,g,c,o*s + r*d]."""
-    sig = P.sig
-    S, K = _spatial(P.nsp, "s"), _spatial(P.nsp, "k")
+    S = _spatial(P.nsp, "s")
     x = b.split(xv, "C", ["g", "c"], [P.G, P.Cg])
     dy = b.split(dyv, "C", ["g", "k"], [P.G, P.Kg])
-    if all(k == 1 for k in P.k_sp) and not any(sig.padding) and P.G == 1:
-        return _emit_wrw_matmul(b, P, dy, x, elt, out_layout)
-    # Conv roles: batch := c, channel := n (reduction), filter out := k, filter spatial := o.
-    xr = x.relabel({"n": "c", "c": "n"})
-    wr = dy.relabel({"n": "c", "k": "f", **{s: k for s, k in zip(S, K)}})
+    if P.G > 1 and P.Cg == 1 and P.Kg == 1:
+        out = _wrw_depthwise(b, P, dy, x)
+        return _finish_kernel(b, out, P, elt, out_layout, S)
+    full = ["g", "kk", "cc"] + S
+    res = None
+    for gi in range(P.G):
+        xg = b.collapse_to(b.slice(x, {"g": gi}, {"g": 1}), [l for l in x.labels if l != "g"])
+        dg = b.collapse_to(b.slice(dy, {"g": gi}, {"g": 1}), [l for l in dy.labels if l != "g"])
+        part = _wrw_im2col(b, P, dg, xg)  # labels kk, cc, s..
+        part = b.expand_from(part, ["g"] + list(part.labels), (1,) + part.shape)
+        if P.G == 1:
+            res = part
+            break
+        if res is None:
+            res = b.empty([P.G, P.Kg, P.Cg] + list(P.k_sp), "f32", full)
+        res = b.insert(b.transpose(part, full), res, {"g": gi}, {})
+    return _finish_kernel(b, res, P, elt, out_layout, S)
+
+
+def _wrw_pads(P: _Plan) -> tuple[list[int], list[int]]:
+    sig = P.sig
     lo, hi = [], []
     for i in range(P.nsp):
         s, p, d = sig.stride[i], sig.padding[i], sig.dilation[i]
         need = (P.k_sp[i] - 1) * d + (P.y_sp[i] - 1) * s + 1
         lo.append(p)
         hi.append(need - P.x_sp[i] - p)
-    style = "nhwc"
-    out = _conv_core(b, _Conv(xr, wr, tuple(sig.dilation), tuple(sig.stride), tuple(lo), tuple(hi), P.k_sp), style)
-    # out labels: n (= X channel c), g, f (= k), s<i> (= kernel r)
-    out = out.relabel({"n": "cc", "f": "kk"})
-    return _finish_kernel(b, out, P, elt, out_layout, S)
+    return lo, hi
+
+
+def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
+    """One group: an im2col copy of x, then a batch matmul over n, then a sum over n.
+
+    dy channels-last: col[n, (r.., c), o] x dy[n, o, k] -> [n, rc, k];
+    dy channels-first: dy[n, k, o] x col[n, o, (r.., c)] -> [n, k, rc].
+    Returns f32 labelled kk, cc, s<i> (s<i> = the filter taps).
+    """
+    sig = P.sig
+    S, K, O = _spatial(P.nsp, "s"), _spatial(P.nsp, "k"), _spatial(P.nsp, "o")
+    lo, hi = _wrw_pads(P)
+    x = b.pad(x, dict(zip(S, lo)), dict(zip(S, hi)))
+    cl = dy.labels[-1] == "k"
+    dy = b.transpose(dy, ["n"] + S + ["k"] if cl else ["n", "k"] + S, barrier=True)
+    col_labels = ["n"] + K + ["c"] + O if cl else ["n"] + O + K + ["c"]
+    sizes = {"n": x.size("n"), "c": P.Cg, **dict(zip(K, P.k_sp)), **dict(zip(O, P.y_sp))}
+    names = {l: f"d{i}" for i, l in enumerate(col_labels)}
+    dims = ", ".join(names[l] for l in col_labels)
+
+    def xe(l):
+        if l in S:
+            i = S.index(l)
+            return f"{names[O[i]]} * {sig.stride[i]} + {names[K[i]]} * {sig.dilation[i]}"
+        return names[l]
+
+    cshape = [sizes[l] for l in col_labels]
+    e = b.empty(cshape, x.elt, col_labels)
+    col = _V(b.fresh("col"), tuple(cshape), x.elt, tuple(col_labels))
+    its = ", ".join(['"parallel"'] * len(col_labels))
+    b.emit(
+        f"{col.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(xe(l) for l in x.labels)})>, "
+        f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({x.name} : {x.type}) "
+        f"outs({e.name} : {e.type}) {{"
+    )
+    b.emit(f"^bb0(%a: {x.elt}, %o: {x.elt}):")
+    b.emit(f"  linalg.yield %a : {x.elt}")
+    b.emit(f"}} -> {col.type}")
+    rc = math.prod(P.k_sp) * P.Cg
+    o = math.prod(P.y_sp)
+    N, Kg = sizes["n"], P.Kg
+    if cl:
+        a = b.merge(b.merge(col, K + ["c"], "rc"), O, "o")
+        bb = b.merge(dy, S, "o")
+        out_labels, out_shape = ["n", "rc", "kk"], [N, rc, Kg]
+    else:
+        a = b.merge(dy, S, "o")
+        bb = b.merge(b.merge(col, K + ["c"], "rc"), O, "o")
+        out_labels, out_shape = ["n", "kk", "rc"], [N, Kg, rc]
+    acc = b.zeros(out_shape, "f32", out_labels)
+    mm = _V(b.fresh("bmm"), acc.shape, "f32", acc.labels)
+    b.emit(
+        f"{mm.name} = linalg.batch_matmul ins({a.name}, {bb.name} : {a.type}, {bb.type}) "
+        f"outs({acc.name} : {acc.type}) -> {mm.type}"
+    )
+    if N == 1:
+        red = b.collapse_to(mm, [l for l in mm.labels if l != "n"])
+    else:
+        rl = [l for l in out_labels if l != "n"]
+        acc2 = b.zeros([mm.size(l) for l in rl], "f32", rl)
+        red = _V(b.fresh("sum"), acc2.shape, "f32", acc2.labels)
+        b.emit(
+            f"{red.name} = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0, d1)>, "
+            f"affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = [\"parallel\", \"parallel\", \"reduction\"]}} "
+            f"ins({mm.name} : {mm.type}) outs({acc2.name} : {acc2.type}) {{"
+        )
+        b.emit("^bb0(%a: f32, %o: f32):")
+        b.emit("  %s = arith.addf %a, %o : f32")
+        b.emit("  linalg.yield %s : f32")
+        b.emit(f"}} -> {red.type}")
+    red = b.split(red, "rc", K + ["cc"], list(P.k_sp) + [P.Cg])
+    return b.transpose(red, ["kk", "cc"] + K).relabel(dict(zip(K, S)))
+
+
+def _wrw_depthwise(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
+    """Depthwise: dW[g, r] = sum_{n,o} dy[n,g,o] * xpad[n,g,o*s + r*d], one generic reduction
+    (vectorised along the channels). Returns f32 labelled cc, g, kk, s<i>."""
+    sig = P.sig
+    S, K, O = _spatial(P.nsp, "s"), _spatial(P.nsp, "k"), _spatial(P.nsp, "o")
+    lo, hi = _wrw_pads(P)
+    x = b.collapse_to(b.pad(x, dict(zip(S, lo)), dict(zip(S, hi))), [l for l in x.labels if l != "c"])
+    dy = b.collapse_to(dy, [l for l in dy.labels if l != "k"])
+    cl = dy.labels[-1] == "g"
+    ol = K + ["g"] if cl else ["g"] + K
+    it = ol + ["n"] + O
+    names = {l: f"d{i}" for i, l in enumerate(it)}
+    dims = ", ".join(names[l] for l in it)
+
+    def xe(l):
+        if l in S:
+            i = S.index(l)
+            return f"{names[O[i]]} * {sig.stride[i]} + {names[K[i]]} * {sig.dilation[i]}"
+        return names[l]
+
+    xmap = ", ".join(xe(l) for l in x.labels)
+    dmap = ", ".join(names[dict(zip(S, O)).get(l, l)] for l in dy.labels)
+    acc = b.zeros([P.G if l == "g" else P.k_sp[K.index(l)] for l in ol], "f32", ol)
+    out = _V(b.fresh("dw"), acc.shape, "f32", acc.labels)
+    its = ", ".join(['"parallel"'] * len(ol) + ['"reduction"'] * (1 + P.nsp))
+    b.emit(
+        f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({xmap})>, "
+        f"affine_map<({dims}) -> ({dmap})>, affine_map<({dims}) -> ({', '.join(names[l] for l in ol)})>], "
+        f"iterator_types = [{its}]}} ins({x.name}, {dy.name} : {x.type}, {dy.type}) outs({acc.name} : {acc.type}) {{"
+    )
+    b.emit(f"^bb0(%a: {x.elt}, %w: {dy.elt}, %o: f32):")
+    av, wv = "%a", "%w"
+    if x.elt != "f32":
+        b.emit(f"  %ax = arith.extf %a : {x.elt} to f32")
+        b.emit(f"  %wx = arith.extf %w : {dy.elt} to f32")
+        av, wv = "%ax", "%wx"
+    b.emit(f"  %m = arith.mulf {av}, {wv} : f32")
+    b.emit("  %s = arith.addf %o, %m : f32")
+    b.emit("  linalg.yield %s : f32")
+    b.emit(f"}} -> {out.type}")
+    out = out.relabel(dict(zip(K, S)))
+    return b.expand_from(out, ["cc", "kk"] + list(out.labels), (1, 1) + out.shape)
 
 
 def _finish_kernel(b: _B, out: _V, P: _Plan, elt: str, layout: str, S) -> _V:
@@ -757,64 +837,30 @@ def _finish_kernel(b: _B, out: _V, P: _Plan, elt: str, layout: str, S) -> _V:
     return b.merge(y, ["g", "kk"], "N")
 
 
-def _emit_wrw_matmul(b: _B, P: _Plan, dy: _V, x: _V, elt: str, out_layout: str) -> _V:
-    """1x1, no padding, one group: dW[k, c] = sum_{n, o} dy[n, k, o] * x[n, c, o*s]."""
-    sig = P.sig
-    S = _spatial(P.nsp, "s")
-    x = b.slice(x, {}, {s: P.y_sp[i] for i, s in enumerate(S)}, dict(zip(S, sig.stride)))
-    # Contract over n and spatial with a generic: IREE treats it as a matmul.
-    dy = b.collapse_to(dy, [l for l in dy.labels if l != "g"])
-    x = b.collapse_to(x, [l for l in x.labels if l != "g"])
-    red = ["n"] + S
-    it = ["k", "c"] + red
-    names = {l: f"d{i}" for i, l in enumerate(it)}
-    dims = ", ".join(names[l] for l in it)
-    acc = b.zeros([P.Kg, P.Cg], "f32", ["kk", "cc"])
-    out = _V(b.fresh("mm"), acc.shape, "f32", acc.labels)
-    its = ", ".join(['"parallel"'] * 2 + ['"reduction"'] * len(red))
-    b.emit(
-        f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(names[l] for l in dy.labels)})>, "
-        f"affine_map<({dims}) -> ({', '.join(names[l] for l in x.labels)})>, affine_map<({dims}) -> (d0, d1)>], "
-        f"iterator_types = [{its}]}} ins({dy.name}, {x.name} : {dy.type}, {x.type}) outs({acc.name} : {acc.type}) {{"
-    )
-    b.emit(f"^bb0(%a: {dy.elt}, %w: {x.elt}, %o: f32):")
-    a, ww = "%a", "%w"
-    if dy.elt != "f32":
-        b.emit(f"  %ax = arith.extf %a : {dy.elt} to f32")
-        a = "%ax"
-    if x.elt != "f32":
-        b.emit(f"  %wx = arith.extf %w : {x.elt} to f32")
-        ww = "%wx"
-    b.emit(f"  %m = arith.mulf {a}, {ww} : f32")
-    b.emit("  %s = arith.addf %o, %m : f32")
-    b.emit("  linalg.yield %s : f32")
-    b.emit(f"}} -> {out.type}")
-    out = b.expand_from(out, ["kk", "cc", "g"] + S, [P.Kg, P.Cg, 1] + [1] * P.nsp)
-    return _finish_kernel(b, out, P, elt, out_layout, S)
-
-
 # ============================================================================== public API
 
 
 def choose_strategy(sig: ConvSignature) -> str:
-    """The name of the IR strategy `emit_mlir` uses for `sig` (raises UnsupportedError)."""
+    """The name of the IR strategy `emit_mlir` uses for `sig` (raises UnsupportedError).
+
+    `<kind>-<layout>[-groups]`: kind is `direct` (forward conv), `phase` (backward data by
+    stride phases; a single phase when the stride is 1), `wrw-im2col` (im2col + batch matmul)
+    or `wrw-depthwise` (one reduction generic); `-depthwise` marks the depthwise named ops,
+    `-groups` one ungrouped conv per group.
+    """
     P = _plan(sig)
-    if P.op == "fwd":
-        style = _style_for(P.x_layout)
-        if P.nsp == 3 and P.G > 1 and not (P.Cg == 1 and P.Kg == 1):
-            return "generic-conv"
-        if all(k == 1 for k in P.k_sp) and not any(sig.padding) and all(s == 1 for s in sig.stride) and P.G == 1:
-            return "matmul-1x1"
-        return "direct-" + style
-    if P.op == "bwd":
-        if P.nsp == 3 and P.G > 1 and not (P.Cg == 1 and P.Kg == 1):
-            return "generic-conv"
-        return "phase-" + _style_for(P.y_layout)
-    if all(k == 1 for k in P.k_sp) and not any(sig.padding) and P.G == 1:
-        return "wrw-matmul-1x1"
-    if P.nsp == 3 and P.G > 1:
-        return "generic-conv"
-    return "wrw-nhwc"
+    depthwise = P.G > 1 and P.Cg == 1 and P.Kg == 1
+    if P.op == "wrw":
+        if depthwise:
+            return "wrw-depthwise"
+        return "wrw-im2col" + ("-groups" if P.G > 1 else "")
+    layout = P.x_layout if P.op == "fwd" else P.y_layout
+    style = _style_for(layout)
+    if depthwise and P.nsp == 3:
+        style = "nhwc"
+    kind = "direct" if P.op == "fwd" else "phase"
+    suffix = "-depthwise" if depthwise else ("-groups" if P.G > 1 else "")
+    return f"{kind}-{style}{suffix}"
 
 
 def recommended_flags(target_name: str = "llvm-cpu") -> list[str]:

@@ -133,7 +133,9 @@ def test_strategy_names():
     s = ConvSignature.from_command
     assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 1 --in_layout NHWC --fil_layout NHWC --out_layout NHWC")) == "direct-nhwc"
     assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 2")).startswith("phase-")
-    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 1 -x 1 -F 4")) == "wrw-matmul-1x1"
+    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 1 -x 1 -F 4")) == "wrw-im2col"
+    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 8 -F 4")) == "wrw-depthwise"
+    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 2 -F 1")) == "direct-nchw-groups"
     for name in (lowering.choose_strategy(ConvSignature.from_command(c.replace("conv ", "conv -F 4 ", 1))) for c in CASES):
         assert name in lowering.STRATEGIES
     assert lowering.recommended_flags("llvm-cpu") == list(lowering.recommended_flags("llvm-cpu"))
