@@ -21,6 +21,7 @@ endpoint when none answers.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import secrets
 import subprocess
@@ -311,17 +312,13 @@ class BooClient:
         `use_shm` is True (default: when the call moves at least `shm_threshold` bytes and the
         daemon is on this host). Returns a new array, or `out` filled in.
         """
-        from .runtime import to_numpy
-
-        sig_obj = _sig_obj(sig)
-        arrays = [np.ascontiguousarray(to_numpy(a)) for a in arrays]
-        dtype = np.dtype(_np_dtype(sig_obj))
-        result_shape = tuple(sig_obj.result_shape)
-        out_nbytes = int(np.prod(result_shape)) * dtype.itemsize
+        wire, dtype, result_shape, out_nbytes = _sig_info(sig)
+        arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous else np.ascontiguousarray(_to_numpy(a))
+                  for a in arrays]
         total = sum(a.nbytes for a in arrays) + out_nbytes
         if use_shm is None:
             use_shm = self.shm_possible and total >= self.shm_threshold
-        fields = {"signature": _sig_wire(sig)}
+        fields = {"signature": wire}
         if strategy:
             fields["strategy"] = strategy
         if not use_shm:
@@ -420,6 +417,30 @@ class BooClient:
                 self.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+_SIG_INFO: dict = {}
+
+
+def _sig_info(sig) -> tuple:
+    """(wire form, numpy dtype, result shape, result nbytes), cached per signature."""
+    key = sig if not isinstance(sig, dict) else json.dumps(sig, sort_keys=True)
+    info = _SIG_INFO.get(key)
+    if info is None:
+        obj = _sig_obj(sig)
+        dtype = np.dtype(_np_dtype(obj))
+        shape = tuple(obj.result_shape)
+        info = (_sig_wire(sig), dtype, shape, int(np.prod(shape)) * dtype.itemsize)
+        if len(_SIG_INFO) > 4096:
+            _SIG_INFO.clear()
+        _SIG_INFO[key] = info
+    return info
+
+
+def _to_numpy(a):
+    from .runtime import to_numpy
+
+    return to_numpy(a)
 
 
 def _sig_obj(sig):

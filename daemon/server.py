@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import errno
 import fcntl
+import functools
 import json
 import multiprocessing
 import os
@@ -161,6 +162,7 @@ class Daemon:
         self._auth = None
         self._metrics = None
         self.shm = P.ShmAttachments()
+        self._sig_cache: dict = {}  # wire form -> ConvSignature (main thread only)
         from boo_shim.runtime import LoadedKernels
 
         self.loaded = LoadedKernels(capacity=config.kernel_capacity)
@@ -577,21 +579,21 @@ class Daemon:
             self._fail(req, BooError(f"daemon stopping: {e}"))
 
     def _parse_sig(self, req: _Request):
-        return P.signature_from_wire(req.header["signature"])
+        obj = req.header["signature"]
+        key = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True)
+        sig = self._sig_cache.get(key)
+        if sig is None:
+            sig = P.signature_from_wire(obj)
+            if len(self._sig_cache) >= 4096:
+                self._sig_cache.clear()
+            self._sig_cache[key] = sig
+        return sig
 
     # ------------------------------------------------------------------ ops
     def hello_info(self) -> dict:
-        import importlib.metadata as md
-
-        def ver(name):
-            try:
-                return md.version(name)
-            except md.PackageNotFoundError:
-                return None
-
         return {
-            "boo": BOO_VERSION, "protocol": P.PROTOCOL_VERSION, "iree_compiler": ver("iree-base-compiler"),
-            "iree_runtime": ver("iree-base-runtime"), "target": self.target.spec,
+            "boo": BOO_VERSION, "protocol": P.PROTOCOL_VERSION, "iree_compiler": _versions()["iree-base-compiler"],
+            "iree_runtime": _versions()["iree-base-runtime"], "target": self.target.spec,
             "device": self.cfg.device or self.target.driver, "pid": os.getpid(), "endpoint": self.endpoint,
             "cache_dir": self.cache_dir, "workers": self.workers, "max_frame_bytes": self.cfg.max_frame_bytes,
             "shm_threshold": self.cfg.shm_threshold, "uptime_s": round(time.time() - self.started, 3),
@@ -692,7 +694,7 @@ class Daemon:
                     tok, buf = self.shm.acquire(spec.shm)
                     tokens.append(tok)
                     views.append(buf)
-                inputs.append(np.frombuffer(buf, dtype=dt).reshape(spec.shape))
+                inputs.append(_aligned(np.frombuffer(buf, dtype=dt).reshape(spec.shape)))
             if out_ref is not None:
                 tok, buf = self.shm.acquire(out_ref)
                 tokens.append(tok)
@@ -737,7 +739,7 @@ class Daemon:
             kernel = self._kernel(sig, strategy)
             rng = np.random.default_rng(0)
             dt = kernel.in_dtype
-            args = [rng.standard_normal(s, dtype=np.float32).astype(dt) for s in sig.arg_shapes]
+            args = [_aligned(rng.standard_normal(s, dtype=np.float32).astype(dt)) for s in sig.arg_shapes]
             for _ in range(warmup):
                 kernel.run(*args, check=False)
             times = []
@@ -813,6 +815,34 @@ class Daemon:
 
         for i, _sig, fut in pending:
             fut.add_done_callback(make_cb(i))
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("iree-base-compiler", "iree-base-runtime"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+ALIGNMENT = 64
+
+
+def _aligned(a: np.ndarray) -> np.ndarray:
+    """`a`, or an aligned copy: IREE's CPU kernels use aligned vector loads on imported host
+    buffers and fault on a pointer that is not 64-byte aligned (zmq frames rarely are)."""
+    if a.ctypes.data % ALIGNMENT == 0 or a.nbytes == 0:
+        return a
+    raw = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)
+    off = (-raw.ctypes.data) % ALIGNMENT
+    out = raw[off: off + a.nbytes].view(a.dtype).reshape(a.shape)
+    np.copyto(out, a)
+    return out
 
 
 def _done(value) -> cf.Future:
