@@ -27,7 +27,15 @@ from .conv import ConvSignature
 from .errors import CompileError, UnsupportedError
 from .targets import Target, parse_target
 
-__all__ = ["STRATEGIES", "CompiledKernel", "compile_signature", "compiler_version", "emit_ir"]
+__all__ = [
+    "STRATEGIES",
+    "CompiledKernel",
+    "build_kernel",
+    "cache_key",
+    "compile_signature",
+    "compiler_version",
+    "emit_ir",
+]
 
 STRATEGIES = ("auto", "fast", "export")
 
@@ -115,6 +123,55 @@ def cache_key(sig: ConvSignature, target: Target, strategy: str, extra_flags: tu
     return key, flags
 
 
+def build_kernel(
+    sig: ConvSignature,
+    target: str | Target | None = "cpu",
+    strategy: str = "auto",
+    extra_flags: tuple[str, ...] = (),
+    *,
+    flags: list[str] | None = None,
+    started: float | None = None,
+) -> BuildResult:
+    """Emit IR for `sig` and run iree-compile; store nothing (the caller's cache does that).
+
+    What `compile_signature` runs on a cache miss, public so that another process or machine
+    (`boo-precompile --scheduler`) can build what the caller then stores under the same key.
+    """
+    target = parse_target(target)
+    if flags is None:
+        _, flags = cache_key(sig, target, strategy, tuple(extra_flags))
+    if started is None:
+        started = time.perf_counter()
+    text, used = emit_ir(sig, strategy)
+    shown = ["iree-compile", "kernel.mlir", *flags, "-o", "kernel.vmfb"]
+    # Compile from a file named as in compile.sh, so the recorded command reproduces the
+    # binary byte for byte (source locations carry the file name).
+    with tempfile.TemporaryDirectory(prefix="boo-compile-") as work:
+        Path(work, "kernel.mlir").write_text(text)
+        proc = subprocess.run([_iree_compile(), *shown[1:]], cwd=work, capture_output=True)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            first = next((ln for ln in err if "error" in ln), err[0] if err else "no output")
+            raise CompileError(f"iree-compile failed for {sig.func_name} ({used}): {first}")
+        vmfb = Path(work, "kernel.vmfb").read_bytes()
+    return BuildResult(
+        vmfb=vmfb,
+        mlir=text,
+        command=" ".join(shlex.quote(c) for c in shown),
+        meta={
+            "signature": sig.as_dict(),
+            "command": sig.to_command(),
+            "func_name": sig.func_name,
+            "target": target.spec,
+            "flags": flags,
+            "compiler": compiler_version(),
+            "strategy": used,
+            "requested_strategy": strategy,
+            "compile_seconds": round(time.perf_counter() - started, 4),
+        },
+    )
+
+
 def compile_signature(
     sig: ConvSignature,
     target: str | Target | None = "cpu",
@@ -130,34 +187,7 @@ def compile_signature(
     started = time.perf_counter()
 
     def build() -> BuildResult:
-        text, used = emit_ir(sig, strategy)
-        shown = ["iree-compile", "kernel.mlir", *flags, "-o", "kernel.vmfb"]
-        # Compile from a file named as in compile.sh, so the recorded command reproduces the
-        # binary byte for byte (source locations carry the file name).
-        with tempfile.TemporaryDirectory(prefix="boo-compile-") as work:
-            Path(work, "kernel.mlir").write_text(text)
-            proc = subprocess.run([_iree_compile(), *shown[1:]], cwd=work, capture_output=True)
-            if proc.returncode != 0:
-                err = proc.stderr.decode(errors="replace").strip().splitlines()
-                first = next((ln for ln in err if "error" in ln), err[0] if err else "no output")
-                raise CompileError(f"iree-compile failed for {sig.func_name} ({used}): {first}")
-            vmfb = Path(work, "kernel.vmfb").read_bytes()
-        return BuildResult(
-            vmfb=vmfb,
-            mlir=text,
-            command=" ".join(shlex.quote(c) for c in shown),
-            meta={
-                "signature": sig.as_dict(),
-                "command": sig.to_command(),
-                "func_name": sig.func_name,
-                "target": target.spec,
-                "flags": flags,
-                "compiler": compiler_version(),
-                "strategy": used,
-                "requested_strategy": strategy,
-                "compile_seconds": round(time.perf_counter() - started, 4),
-            },
-        )
+        return build_kernel(sig, target, strategy, extra_flags, flags=flags, started=started)
 
     entry, hit = cache.get_or_build(target.cache_id, key, build)
     return CompiledKernel(sig, target, entry, hit, 0.0 if hit else time.perf_counter() - started)
