@@ -181,9 +181,9 @@ def _wrap(name: str, fn, kinds: str):
                 objs = [_resolve(k, a) for k, a in zip(kinds, args)] + list(args[len(kinds):])
             else:
                 objs = list(args)
-            if S.disabled and name in _CONV_ENTRIES:
-                raise Fallback("BOO_DISABLE=1")
             try:
+                if S.disabled and name in _CONV_ENTRIES:
+                    raise Fallback("BOO_DISABLE=1")
                 r = fn(*objs)
             except Fallback as fb:
                 return _fallback(name, objs, fb)
