@@ -14,7 +14,7 @@ echo "== 1. export the sample signatures to MLIR (boo-generate)"
 
 echo "== 2. run them: IREE vs torch, verified against float64 (boo-driver)"
 "$bin/boo-driver" --commands-file "$root/samples/sample_commands.txt" --backend iree --backend torch \
-  --csv "$out/driver.csv" -i 10
+  --csv "$out/driver.csv" -i 10 || echo "(boo-driver: some commands failed; see the lines above)"
 echo "results: $out/driver.csv   kernels: $BOO_CACHE_DIR"
 
 echo "== 3. an unmodified MIOpen program: reference libMIOpen.so.1 vs the boo shim (LD_PRELOAD) + daemon"
