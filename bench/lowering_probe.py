@@ -68,7 +68,7 @@ def _scaled(sig: ConvSignature, target_flops: float) -> ConvSignature:
     return ConvSignature.from_dict(d)
 
 
-def collect(limit: int, target_flops: float, max_flops: float) -> list[ConvSignature]:
+def collect(limit: int, target_flops: float, max_flops: float, dtypes=None) -> list[ConvSignature]:
     files = [SIG_DIR / "boo_sample_commands.txt"] + sorted(glob.glob(str(SIG_DIR / "miopen_perf_models/*.txt")))
     seen, buckets = set(), defaultdict(list)
     for f in files:
@@ -82,7 +82,7 @@ def collect(limit: int, target_flops: float, max_flops: float) -> list[ConvSigna
                     s = _scaled(s, target_flops)
                 except BooError:
                     continue
-                if s in seen or s.flops > max_flops:
+                if s in seen or s.flops > max_flops or (dtypes and s.dtype not in dtypes):
                     continue
                 seen.add(s)
                 buckets[_bucket(s)].append(s)
@@ -123,7 +123,7 @@ def _interleaved_ms(f, g, reps: int, warmup: int = 2) -> tuple[float, float]:
     return statistics.median(tf), statistics.median(tg)
 
 
-def probe(sig: ConvSignature, flags: list[str], reps: int) -> dict:
+def probe(sig: ConvSignature, flags: list[str], reps: int, recommended: bool = True) -> dict:
     import iree.compiler as ic
     import iree.runtime as rt
 
@@ -132,6 +132,7 @@ def probe(sig: ConvSignature, flags: list[str], reps: int) -> dict:
     strategy = lowering.choose_strategy(sig)
     text = lowering.emit_mlir(sig)
     t0 = time.perf_counter()
+    flags = flags + (lowering.recommended_flags("llvm-cpu", sig) if recommended else [])
     vmfb = ic.compile_str(text, target_backends=["llvm-cpu"], extra_args=BASE_FLAGS + flags)
     compile_s = time.perf_counter() - t0
     config = rt.Config("local-task")
@@ -157,26 +158,31 @@ def main(argv=None) -> int:
     p.add_argument("--flags", default="", help="extra iree-compile flags (space separated)")
     p.add_argument("--mode", choices=["fwd", "bwd", "wrw"], help="only this direction")
     p.add_argument("--match", help="only signatures whose func_name contains this")
+    p.add_argument("--dtypes", default="fp32,bf16", help="dtypes to draw (torch's fp16 CPU path is very slow)")
+    p.add_argument("--no-recommended", action="store_true", help="leave out lowering.recommended_flags")
     p.add_argument("-c", "--command", action="append", help="probe this command line (repeatable) instead")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    flags = args.flags.split() + lowering.recommended_flags("llvm-cpu")
+    flags = args.flags.split()
     if args.command:
         sigs = [s for c in args.command for s in parse_command(c).signatures]
     else:
-        sigs = collect(10 ** 6 if (args.mode or args.match) else args.limit, args.target_gflop * 1e9, args.max_gflop * 1e9)
+        from boo_shim.conv import parse_dtype
+
+        dts = {parse_dtype(d) for d in args.dtypes.split(",")}
+        sigs = collect(10 ** 6 if (args.mode or args.match) else args.limit, args.target_gflop * 1e9, args.max_gflop * 1e9, dts)
         if args.mode:
             sigs = [s for s in sigs if s.mode.value == args.mode]
         if args.match:
             sigs = [s for s in sigs if args.match in s.func_name]
         sigs = sigs[: args.limit]
-    print(f"flags: {' '.join(BASE_FLAGS + flags)}")
+    print(f"flags: {' '.join(BASE_FLAGS + flags)}" + ("" if args.no_recommended else " + lowering.recommended_flags(llvm-cpu, sig)"))
     print(f"{'#':>3} {'dir':3} {'torch ms':>9} {'boo ms':>9} {'ratio':>6} {'comp s':>6} {'err':>8}  strategy        command")
     ratios, compiles = defaultdict(list), []
     for i, sig in enumerate(sigs):
         cmd = sig.to_command().replace("MIOpenDriver ", "")
         try:
-            r = probe(sig, flags, args.reps)
+            r = probe(sig, flags, args.reps, not args.no_recommended)
         except Exception as e:  # report and go on
             print(f"{i:3d} {sig.mode.value:3} FAILED {type(e).__name__}: {str(e).splitlines()[0][:200]}  {cmd}")
             continue

@@ -2,35 +2,43 @@
 
 `generate_mlir` (iree-turbine's exporter) is general but, for channels-last layouts and for the
 backward directions, hands IREE IR it compiles into slow loops. This module writes the IR itself,
-on builtin tensors, so that every direction ends in a *named forward convolution* (or a matmul)
-in a layout IREE's CPU pipeline tiles and vectorises well:
+on builtin tensors, so that every direction ends in a named forward convolution or a batch
+matmul, in a layout IREE's CPU pipeline tiles and vectorises well.
 
-- forward (``direct-nhwc`` / ``direct-nchw``): the input is used in place, only reshaped for
-  groups; the filter (small) is transposed to the op's layout. Channels-last inputs use
-  ``linalg.conv_2d_nhwc_hwcf`` (``conv_2d_nhwgc_gfhwc`` grouped, ``depthwise_conv_2d_nhwc_hwc``
-  depthwise); channels-first inputs ``linalg.conv_2d_nchw_fchw`` (``conv_2d_ngchw_gfchw``,
-  ``depthwise_conv_2d_nchw_chw``); 3D ``conv_3d_ndhwc_dhwcf`` / ``conv_3d_ncdhw_fcdhw``; 1D gets
-  a unit height and uses the 2D ops. Padding is a ``tensor.pad`` (or an ``extract_slice`` where a
-  pad would be negative).
-- backward data (``phase-*``): a forward convolution of ``dy`` with the flipped filter whose
-  channel roles are swapped (one ``linalg.generic`` gather on the filter). For stride > 1 no
-  zero-stuffed tensor is built: the output is split by stride phase (``prod(stride)`` phases),
-  each phase is a stride-1 convolution with its own sub-filter (the taps that reach it), and the
-  phase results are written into the output with strided ``tensor.insert_slice``. Phases no tap
-  reaches stay zero.
-- backward weights (``wrw-*``): a forward convolution in which the batch and channel roles of
-  ``x`` are swapped (``x`` becomes the input with batch := C and channels := N, ``dy`` the filter
-  with spatial size = the output size), stride := dilation and dilation := stride. For a 1x1
-  filter without padding it is a single matmul over (N x spatial) (``wrw-matmul-1x1``).
+Strategies (`choose_strategy` names them):
+
+- ``direct-nhwc`` / ``direct-nchw`` (forward): the input is used in place (only reshaped); the
+  filter (small) is transposed to the op's layout. Channels-last inputs use
+  ``linalg.conv_{2,3}d_n(d)hwc_(d)hwcf``, channels-first ``linalg.conv_{2,3}d_nc(d)hw_fc(d)hw``;
+  1D gets a unit height. Padding is a ``tensor.pad`` (an ``extract_slice`` where a pad would be
+  negative). IREE turns 1x1 convs into matmuls itself.
+  ``-depthwise``: ``depthwise_conv_2d_nhwc_hwc`` / ``_nchw_chw`` / ``3d_ndhwc_dhwc`` (3D
+  channels-first inputs are transposed to channels-last for it).
+  ``-groups``: one ungrouped conv per group written into its slice of the result: IREE's grouped
+  named ops (``conv_2d_nhwgc_gfhwc``, ``conv_2d_ngchw_gfchw``) compile into code 20-40x slower.
+- ``phase-*`` (backward data): a forward convolution of ``dy`` with the flipped filter whose
+  channel roles are swapped (built by one small ``linalg.generic`` gather). For stride > 1 no
+  zero-stuffed tensor is built: the result is split by stride phase (``prod(stride)`` phases),
+  each phase a stride-1 convolution with the taps that reach it, and the phase results are
+  written with strided ``tensor.insert_slice``. Phases no tap reaches stay zero.
+- ``wrw-im2col`` (backward weights): an im2col copy of ``x`` (one ``linalg.generic``), a
+  ``linalg.batch_matmul`` over the batch with ``dy``, and a sum over the batch (the output is
+  small, the reduction huge: a single matmul over N*H*W compiled badly, the conv formulation
+  with batch and channels swapped even worse). ``-groups``: one per group.
+  ``wrw-depthwise``: one reduction ``linalg.generic``, vectorised along the channels.
 - transposed convolutions: their forward is the backward data of the normal convolution, their
   backward data the normal forward, their backward weights the normal one with dy and x swapped.
-- bf16/f16: the named ops take the narrow operands and an f32 accumulator (they extend
-  internally); the result is truncated once at the end, after the bias is added in f32.
-- 3D grouped (non-depthwise) convolutions have no named op: a ``linalg.generic`` with the
-  convolution's indexing maps is emitted instead (``generic-conv``), correct but slower.
+- bf16/f16: the named ops and the batch matmul take the narrow operands with an f32 accumulator
+  (they extend internally); the result is truncated once at the end, after the bias is added in
+  f32 (one epilogue ``linalg.generic`` that also does any layout change).
 
-`emit_mlir` raises `UnsupportedError` for anything it cannot express exactly; callers then fall
-back to `generate_mlir`.
+Transposes feeding a conv are fenced with ``util.optimization_barrier``: without it IREE folds a
+filter transpose into the named conv, turning it into a ``linalg.generic`` that compiles into
+code ~30x slower.
+
+`emit_mlir` raises `UnsupportedError` for anything it cannot express exactly (a transposed
+convolution with output padding >= stride, which has no normal-convolution view); callers
+then fall back to `generate_mlir`.
 """
 
 from __future__ import annotations
@@ -92,6 +100,7 @@ class _B:
         self.lines: list[str] = []
         self._n = 0
         self._consts: dict[str, str] = {}
+        self.widen = False  # extend narrow conv operands to f32 (for the im2col flag)
 
     def fresh(self, hint: str = "v") -> str:
         self._n += 1
@@ -119,6 +128,24 @@ class _B:
         v = _V(self.fresh("z"), e.shape, elt, e.labels)
         self.emit(f"{v.name} = linalg.fill ins({z} : {elt}) outs({e.name} : {e.type}) -> {v.type}")
         return v
+
+    def extf(self, v: _V, elt: str = "f32") -> _V:
+        if v.elt == elt:
+            return v
+        e = self.empty(v.shape, elt, v.labels)
+        out = _V(self.fresh("w"), v.shape, elt, v.labels)
+        dims = ", ".join(f"d{i}" for i in range(len(v.shape)))
+        its = ", ".join(['"parallel"'] * len(v.shape))
+        self.emit(
+            f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>, "
+            f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({v.name} : {v.type}) "
+            f"outs({e.name} : {e.type}) {{"
+        )
+        self.emit(f"^bb0(%a: {v.elt}, %o: {elt}):")
+        self.emit(f"  %x = arith.extf %a : {v.elt} to {elt}")
+        self.emit(f"  linalg.yield %x : {elt}")
+        self.emit(f"}} -> {out.type}")
+        return out
 
     def barrier(self, v: _V) -> _V:
         out = _V(self.fresh("ob"), v.shape, v.elt, v.labels)
@@ -441,9 +468,20 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
         if x.size(l) < nd:
             raise UnsupportedError("internal: padded input shorter than the conv reads")
     x = b.slice(x, {}, dict(zip(S, need)))
+    stride = list(cv.stride)
+    for i, l in enumerate(S):
+        if ksz[i] == 1 and stride[i] > 1:
+            # A 1-tap dim with a stride reads every s-th row: take them (a copy of the output's
+            # size) and make the conv stride-1 there, which IREE turns into a matmul if 1x1.
+            x = b.barrier(b.slice(x, {}, {l: cv.out_sp[i]}, {l: stride[i]}))
+            stride[i] = 1
+    if G == 1 and not cl and all(k == 1 for k in ksz) and all(st == 1 for st in stride):
+        return _nchw_1x1(b, x, w, S, K, acc_elt)
     w = b.transpose(w, wl, barrier=True)
+    if b.widen and not (depthwise or G > 1):
+        x, w = b.extf(x), b.extf(w)
     ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
-    attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(cv.stride)}}}"
+    attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(stride)}}}"
     sizes = {"n": x.size("n"), "g": G, "f": F, "c": C, **dict(zip(S, cv.out_sp))}
     acc = b.zeros([sizes[l] for l in ol], acc_elt, ol)
     out = _V(b.fresh("conv"), acc.shape, acc_elt, acc.labels)
@@ -453,6 +491,27 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     )
     full = ["n"] + (S + ["g", "f"] if cl else ["g", "f"] + S)
     return b.expand_from(out, full, [sizes[l] for l in full])
+
+
+def _nchw_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
+    """Channels-first 1x1: y[n] = W[f, c] @ x[n][c, p] as a batch matmul (W broadcast, small)."""
+    x = b.transpose(x, ["n", "c"] + S, barrier=True)
+    N, F, C = x.size("n"), w.size("f"), x.size("c")
+    w = b.collapse_to(b.transpose(w, ["f", "c"] + K), ["f", "c"])
+    xm = b.merge(x, S, "p") if len(S) > 1 else x.relabel({S[0]: "p"})
+    e = b.empty([N, F, C], w.elt, ["n", "f", "c"])
+    wb = _V(b.fresh("bc"), e.shape, w.elt, e.labels)
+    b.emit(f"{wb.name} = linalg.broadcast ins({w.name} : {w.type}) outs({e.name} : {e.type}) dimensions = [0]")
+    wb = b.barrier(wb)
+    acc = b.zeros([N, F, xm.size("p")], acc_elt, ["n", "f", "p"])
+    out = _V(b.fresh("bmm"), acc.shape, acc_elt, acc.labels)
+    b.emit(
+        f"{out.name} = linalg.batch_matmul ins({wb.name}, {xm.name} : {wb.type}, {xm.type}) "
+        f"outs({acc.name} : {acc.type}) -> {out.type}"
+    )
+    sizes = [x.size(l) for l in S]
+    out = b.split(out, "p", S, sizes) if len(S) > 1 else out.relabel({"p": S[0]})
+    return b.expand_from(out, ["n", "g", "f"] + S, [N, 1, F] + sizes)
 
 
 def _ins_unit(labels, before: str, unit: str):
@@ -557,8 +616,16 @@ def _arg(b: _B, idx: int, shape, elt, labels) -> _V:
     return _V(f"%arg{idx}", tuple(shape), elt, tuple(labels))
 
 
-def _style_for(layout: str) -> str:
-    return "nhwc" if layout[-1] == "C" else "nchw"
+def _style_for(layout: str, k_sp: Sequence[int]) -> str:
+    """Channels-last unless the data is channels-first and the filter 1x1 (a matmul either way).
+
+    IREE's channels-first direct convs vectorise along the output width and compile into very
+    slow code for widths like 7, 14, 19 or for strides (up to 100x slower than torch here);
+    a transpose of the input to channels-last costs one pass over it.
+    """
+    if layout[-1] != "C" and all(k == 1 for k in k_sp):
+        return "nchw"
+    return "nhwc"
 
 
 def _finish(b: _B, out: _V, layout: str, chan_roles: tuple[str, str], elt: str, bias: _V | None) -> _V:
@@ -571,6 +638,8 @@ def _finish(b: _B, out: _V, layout: str, chan_roles: tuple[str, str], elt: str, 
     bias_v = None
     if bias is not None:
         bias_v = b.split(bias, "C", [g, ch], [out.size(g), out.size(ch)])
+    if [l for l in out.labels if out.size(l) != 1] != [l for l in expanded if out.size(l) != 1]:
+        out = b.barrier(out)  # keep the layout change out of the conv's dispatch
     y = b.epilogue(out, expanded, elt, bias_v, None)
     return b.merge(y, [g, ch], "C")
 
@@ -587,7 +656,7 @@ def _emit_fwd(b: _B, P: _Plan, xv: _V, wv: _V, elt: str, bias: _V | None, out_la
         need = (P.y_sp[i] - 1) * s + (k - 1) * d + 1
         lo.append(p)
         hi.append(need - P.x_sp[i] - p)
-    style = _style_for(P.x_layout)
+    style = _style_for(P.x_layout, P.k_sp)
     out = _conv_core(b, _Conv(x, w, tuple(sig.stride), tuple(sig.dilation), tuple(lo), tuple(hi), P.y_sp), style)
     return _finish(b, out, out_layout, ("g", "f"), elt, bias)
 
@@ -617,7 +686,7 @@ def _emit_bwd(b: _B, P: _Plan, dyv: _V, wv: _V, elt: str, bias: _V | None, out_l
     S, K = _spatial(P.nsp, "s"), _spatial(P.nsp, "k")
     # dy: channel role "c" (it is the reduction of the phase convs), split into groups.
     dy = b.split(dyv, "C", ["g", "c"], [P.G, P.Kg])
-    style = _style_for(P.y_layout)
+    style = _style_for(P.y_layout, P.k_sp)
     per_dim = []
     for i in range(P.nsp):
         s = sig.stride[i]
@@ -855,7 +924,7 @@ def choose_strategy(sig: ConvSignature) -> str:
             return "wrw-depthwise"
         return "wrw-im2col" + ("-groups" if P.G > 1 else "")
     layout = P.x_layout if P.op == "fwd" else P.y_layout
-    style = _style_for(layout)
+    style = _style_for(layout, P.k_sp)
     if depthwise and P.nsp == 3:
         style = "nhwc"
     kind = "direct" if P.op == "fwd" else "phase"
@@ -863,9 +932,30 @@ def choose_strategy(sig: ConvSignature) -> str:
     return f"{kind}-{style}{suffix}"
 
 
-def recommended_flags(target_name: str = "llvm-cpu") -> list[str]:
-    """Extra iree-compile flags found helpful for this IR on `target_name` (none so far)."""
-    return []
+def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None = None) -> list[str]:
+    """Extra iree-compile flags found helpful for the IR `emit_mlir(sig)` gives on `target_name`.
+
+    Pass the signature: the flags depend on it, and the IR is written for them (use the pair
+    together). Without a signature the answer is the flags safe for every signature (none).
+
+    llvm-cpu: IREE's im2col rewrite of channels-last convs (`--iree-global-opt-use-im2col-for-
+    convs`) for every non-depthwise signature; `emit_mlir` then feeds the convs f32 operands
+    (the rewrite fails to compile mixed bf16/f32 convs, and depthwise ones in some shapes).
+    Measured by bench/lowering_probe.py: it rescues the shapes IREE's direct conv vectorises
+    badly (odd widths, strides, dilations, non-square filters: 3-170x faster there) at a small
+    cost on some plain 3x3 convs.
+    """
+    if sig is None or target_name not in ("llvm-cpu", "cpu", "local-task", "local-sync"):
+        return []
+    return ["--iree-global-opt-use-im2col-for-convs"] if _use_im2col(sig) else []
+
+
+def _use_im2col(sig: ConvSignature) -> bool:
+    try:
+        P = _plan(sig)
+    except UnsupportedError:
+        return False
+    return not (P.G > 1 and P.Cg == 1 and P.Kg == 1)
 
 
 def emit_mlir(sig: ConvSignature) -> str:
@@ -879,6 +969,7 @@ def emit_mlir(sig: ConvSignature) -> str:
     elt = _ELT[sig.dtype]
     P = _plan(sig)
     b = _B()
+    b.widen = _use_im2col(sig)
     shapes = sig.arg_shapes
     if sig.mode is Mode.FWD:
         a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.input_layout, "C"))

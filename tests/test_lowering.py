@@ -38,7 +38,7 @@ def _metric(out: np.ndarray, ref: np.ndarray) -> float:
 def run_lowered(sig: ConvSignature, args) -> np.ndarray:
     text = lowering.emit_mlir(sig)
     vmfb = iree_compiler.compile_str(
-        text, target_backends=["llvm-cpu"], extra_args=FLAGS + lowering.recommended_flags("llvm-cpu")
+        text, target_backends=["llvm-cpu"], extra_args=FLAGS + lowering.recommended_flags("llvm-cpu", sig)
     )
     config = iree_runtime.Config("local-task")
     ctx = iree_runtime.SystemContext(config=config)
@@ -135,10 +135,13 @@ def test_strategy_names():
     assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 2")).startswith("phase-")
     assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 1 -x 1 -F 4")) == "wrw-im2col"
     assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 8 -F 4")) == "wrw-depthwise"
-    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 2 -F 1")) == "direct-nchw-groups"
+    assert lowering.choose_strategy(s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 2 -F 1")) == "direct-nhwc-groups"
     for name in (lowering.choose_strategy(ConvSignature.from_command(c.replace("conv ", "conv -F 4 ", 1))) for c in CASES):
         assert name in lowering.STRATEGIES
-    assert lowering.recommended_flags("llvm-cpu") == list(lowering.recommended_flags("llvm-cpu"))
+    assert lowering.recommended_flags("llvm-cpu") == []
+    dw = s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 8 -F 1")
+    assert lowering.recommended_flags("llvm-cpu", dw) == []
+    assert lowering.recommended_flags("llvm-cpu", s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 1"))
 
 
 def test_unsupported_raises():
