@@ -21,6 +21,7 @@ echo "== 3. an unmodified MIOpen program: reference libMIOpen.so.1 vs the boo sh
 cmake -S "$root" -B "$out/build" -DBOO_PYTHON="$bin/python" >/dev/null
 cmake --build "$out/build" --target conv_app -j 2 >/dev/null
 app="$out/build/bin/conv_app"
+mkdir -p "$out/app"
 export BOO_ENDPOINT="ipc://$out/daemon.sock"
 "$bin/boo-daemon" start --endpoint "$BOO_ENDPOINT" --cache-dir "$BOO_CACHE_DIR"
 trap '"$bin/boo-daemon" stop --endpoint "$BOO_ENDPOINT" >/dev/null 2>&1 || true' EXIT
