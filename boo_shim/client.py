@@ -60,9 +60,9 @@ def _load_key(value: str) -> bytes:
     """A z85 key given inline (40 chars) or as a zmq certificate file path."""
     if len(value) == 40 and not os.path.exists(value):
         return value.encode()
-    import zmq.auth
+    from zmq.auth import load_certificate
 
-    public, secret = zmq.auth.load_certificate(value)
+    public, _secret = load_certificate(value)
     return public
 
 
@@ -189,9 +189,9 @@ class BooClient:
         server = server_key if isinstance(server_key, bytes) else _load_key(server_key)
         client_file = client_file or os.environ.get("BOO_CURVE_CLIENT_KEY_FILE")
         if client_file:
-            import zmq.auth
+            from zmq.auth import load_certificate
 
-            public, secret = zmq.auth.load_certificate(client_file)
+            public, secret = load_certificate(client_file)
             if not secret:
                 raise ValueError(f"{client_file}: no secret key in it")
         else:
@@ -249,10 +249,19 @@ class BooClient:
         conn.read_events()
         deadline = time.monotonic() + timeout_s
         try:
-            try:
-                conn.sock.send_multipart(msg, flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                raise DaemonUnavailable(f"cannot send to {self.endpoint}: the queue is full") from None
+            while True:
+                try:
+                    conn.sock.send_multipart(msg, flags=zmq.NOBLOCK, copy=False)
+                    break
+                except zmq.Again:
+                    # No pipe to the peer (e.g. a failed handshake) or a full queue: wait a bit.
+                    conn.read_events()
+                    if conn.problem:
+                        raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {conn.problem}") from None
+                    if time.monotonic() >= deadline:
+                        raise DaemonTimeout(f"cannot send to the boo daemon at {self.endpoint} within "
+                                            f"{timeout_s:g} s") from None
+                    conn.mon.poll(50)
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:

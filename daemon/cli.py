@@ -138,6 +138,8 @@ def _forward(args) -> list[str]:
 def cmd_start(args) -> int:
     from boo_shim import protocol as P
 
+    from .server import read_info
+
     args.endpoint = args.endpoint or P.default_endpoint()
     client = _client(args, timeout=2.0)
     try:
@@ -164,7 +166,13 @@ def cmd_start(args) -> int:
                     return 0
                 print(f"boo-daemon: failed to start (exit {rc}): {msg[-2000:]}", file=sys.stderr)
                 return 1
-            if client.ping(0.5):
+            if args.curve_secret_key_file:
+                # This process may hold no authorized client key: the pid file (written after the
+                # bind) says the daemon is up.
+                if read_info(args.endpoint).get("pid") == proc.pid:
+                    print(f"boo-daemon running: endpoint={args.endpoint} pid={proc.pid} log={args.log_file}")
+                    return 0
+            elif client.ping(0.5):
                 info = client.hello()
                 print(f"boo-daemon running: endpoint={args.endpoint} pid={info['pid']} log={args.log_file}")
                 return 0

@@ -451,3 +451,28 @@ def test_crash_restart_reuses_cache_and_sigterm_drains():
         c.hello()
     c.close()
     c2.close()
+
+
+def test_curve_tcp_requires_authorized_key():
+    """A non-loopback TCP daemon with CURVE: an authorized client works, others are refused."""
+    import zmq.auth
+
+    d = short_dir("boo-c-")
+    (d / "clients").mkdir()
+    _, server_secret = zmq.auth.create_certificates(str(d), "server")
+    _, client_secret = zmq.auth.create_certificates(str(d / "clients"), "client")
+    endpoint = f"tcp://0.0.0.0:{free_port()}"
+    cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "1", "--no-prewarm",
+        "--curve-secret-key-file", server_secret, "--curve-authorized-keys", str(d / "clients"), check=True)
+    local = endpoint.replace("0.0.0.0", "127.0.0.1")
+    try:
+        with BooClient(local, timeout_s=10, curve_server_key=str(d / "server.key"),
+                       curve_client_key_file=client_secret) as c:
+            assert c.hello()["ok"]
+        for kw in ({"curve_server_key": str(d / "server.key")}, {}):  # unknown key; plaintext
+            with BooClient(local, timeout_s=5, **kw) as bad:
+                with pytest.raises(DaemonUnavailable):
+                    bad.hello()
+    finally:
+        cli("stop", "--endpoint", endpoint, env={"BOO_CURVE_SERVER_KEY": str(d / "server.key"),
+                                                  "BOO_CURVE_CLIENT_KEY_FILE": client_secret})

@@ -220,6 +220,11 @@ def test_shm_attachments_bounds_and_missing():
             att.acquire(P.ShmRef("boo-does-not-exist-123", 0, 4))
         tok, mv = att.acquire(P.ShmRef(seg.name, 8, 8))
         assert len(mv) == 8
+        # The attach unregistered the name from this process's tracker; we created it, so we
+        # register it again for our own unlink below.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.register(seg._name, "shared_memory")
         mv.release()
         att.release(tok)
         att.close()
