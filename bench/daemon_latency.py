@@ -160,6 +160,9 @@ def main(argv=None) -> int:
         if own:
             subprocess.run([sys.executable, "-m", "boo_daemon.cli", "stop", "--endpoint", endpoint],
                            capture_output=True)
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:
         print(json.dumps(results, indent=1))

@@ -51,9 +51,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+_DIRS: list[Path] = []
+
+
 def short_dir(prefix: str) -> Path:
     # ipc socket paths must stay under ~100 bytes: keep them out of pytest's long tmp paths.
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    _DIRS.append(d)
+    return d
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup_dirs():
+    yield
+    import shutil
+
+    for d in _DIRS:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def rel_err(got, sig, args) -> float:
