@@ -100,6 +100,11 @@ CASES = {
     # bf16: boo's llvm-cpu compile of bf16 convs currently fails in iree-compile ('arith.addf'
     # type mismatch in the generated kernel), so the shim must fall back; results still match.
     "bf16": ("convbfp16 -n 2 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 0", ["y", "dx", "dw"], "bf16"),
+    "fp16": ("convfp16 -n 2 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 0", ["y", "dx", "dw"], "fp16"),
+    "transposed": ("conv -n 1 -c 4 -H 5 -W 5 -k 6 -y 3 -x 3 -u 2 -v 2 -p 1 -q 1 -m trans -Y 1 -X 1 -F 0",
+                   ["y", "dx", "dw"], "fp32"),
+    "conv3d_ndhwc": ("conv -n 1 -c 3 -! 4 -H 5 -W 5 -k 4 -@ 3 -y 3 -x 3 -$ 1 -p 1 -q 1 -_ 3 -I NDHWC -O NDHWC "
+                     "-f NDHWC -F 1", ["y"], "fp32"),
     "immediate": ("--immediate conv -n 1 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 0", ["y", "dx", "dw"], "fp32"),
 }
 
@@ -115,7 +120,7 @@ def test_conv_app_matches_reference(native, daemon, tmp_path, case):
                 env_extra={"BOO_FALLBACK": "error"} if served_by_boo else None)
     if served_by_boo:
         assert "fallback" not in p.stderr, p.stderr
-    tol = TOLERANCES[{"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]]
+    tol = TOLERANCES[{"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]]
     compare_outputs(tmp_path / "ref", tmp_path / "shim", names, max(tol, 1e-5))
 
 
