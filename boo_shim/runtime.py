@@ -54,6 +54,17 @@ def to_torch(a: np.ndarray):
     return torch.from_numpy(a)
 
 
+_ALIGN = 64
+
+
+def _aligned_copy(a: np.ndarray) -> np.ndarray:
+    raw = np.empty(a.nbytes + _ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % _ALIGN
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    np.copyto(out, a)
+    return out
+
+
 class _Device:
     """One IREE VM instance + HAL device per driver, shared by every kernel on it."""
 
@@ -99,6 +110,9 @@ class Kernel:
         et = rt.array_interop.map_dtype_to_element_type(a.dtype)
         alloc = self._dev.device.allocator
         if self._dev.import_ok:
+            if a.ctypes.data % _ALIGN:
+                # IREE's CPU kernels assume aligned buffers: an imported unaligned one faults.
+                a = _aligned_copy(a)
             buf = alloc.import_host_allocation(
                 a, memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
                 allowed_usage=rt.BufferUsage.DEFAULT,
