@@ -97,8 +97,6 @@ CASES = {
                     "--out_layout NHWC --fil_layout NHWC", ["y", "dx", "dw"], "fp32"),
     "stride_fwd_bias": ("conv -n 1 -c 3 -H 9 -W 9 -k 5 -y 3 -x 3 -u 2 -v 2 -p 1 -q 1 -b 1 -F 5",
                         ["y", "dw", "db"], "fp32"),
-    # bf16: boo's llvm-cpu compile of bf16 convs currently fails in iree-compile ('arith.addf'
-    # type mismatch in the generated kernel), so the shim must fall back; results still match.
     "bf16": ("convbfp16 -n 2 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 0", ["y", "dx", "dw"], "bf16"),
     "fp16": ("convfp16 -n 2 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 0", ["y", "dx", "dw"], "fp16"),
     "transposed": ("conv -n 1 -c 4 -H 5 -W 5 -k 6 -y 3 -x 3 -u 2 -v 2 -p 1 -q 1 -m trans -Y 1 -X 1 -F 0",
@@ -115,11 +113,8 @@ def test_conv_app_matches_reference(native, daemon, tmp_path, case):
 
     args, names, dtype = CASES[case]
     run_app(native, args, shim=False, out=tmp_path / "ref")
-    served_by_boo = dtype != "bf16"
-    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim",
-                env_extra={"BOO_FALLBACK": "error"} if served_by_boo else None)
-    if served_by_boo:
-        assert "fallback" not in p.stderr, p.stderr
+    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim", env_extra={"BOO_FALLBACK": "error"})
+    assert "fallback" not in p.stderr, p.stderr
     tol = TOLERANCES[{"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]]
     compare_outputs(tmp_path / "ref", tmp_path / "shim", names, max(tol, 1e-5))
 
