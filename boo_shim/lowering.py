@@ -475,8 +475,8 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
             # size) and make the conv stride-1 there, which IREE turns into a matmul if 1x1.
             x = b.barrier(b.slice(x, {}, {l: cv.out_sp[i]}, {l: stride[i]}))
             stride[i] = 1
-    if G == 1 and not cl and all(k == 1 for k in ksz) and all(st == 1 for st in stride):
-        return _nchw_1x1(b, x, w, S, K, acc_elt)
+    if G == 1 and cl and all(k == 1 for k in ksz) and all(st == 1 for st in stride):
+        return _nhwc_1x1(b, x, w, S, K, acc_elt)
     w = b.transpose(w, wl, barrier=True)
     if b.widen and not (depthwise or G > 1):
         x, w = b.extf(x), b.extf(w)
@@ -493,25 +493,20 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     return b.expand_from(out, full, [sizes[l] for l in full])
 
 
-def _nchw_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
-    """Channels-first 1x1: y[n] = W[f, c] @ x[n][c, p] as a batch matmul (W broadcast, small)."""
-    x = b.transpose(x, ["n", "c"] + S, barrier=True)
-    N, F, C = x.size("n"), w.size("f"), x.size("c")
-    w = b.collapse_to(b.transpose(w, ["f", "c"] + K), ["f", "c"])
-    xm = b.merge(x, S, "p") if len(S) > 1 else x.relabel({S[0]: "p"})
-    e = b.empty([N, F, C], w.elt, ["n", "f", "c"])
-    wb = _V(b.fresh("bc"), e.shape, w.elt, e.labels)
-    b.emit(f"{wb.name} = linalg.broadcast ins({w.name} : {w.type}) outs({e.name} : {e.type}) dimensions = [0]")
-    wb = b.barrier(wb)
-    acc = b.zeros([N, F, xm.size("p")], acc_elt, ["n", "f", "p"])
-    out = _V(b.fresh("bmm"), acc.shape, acc_elt, acc.labels)
+def _nhwc_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
+    """Channels-last 1x1 (any rank): y[(n, p), f] = x[(n, p), c] @ W[c, f], one matmul."""
+    x = b.transpose(x, ["n"] + S + ["c"], barrier=True)
+    sizes = [x.size("n")] + [x.size(l) for l in S]
+    xm = b.merge(x, ["n"] + S, "m")
+    w = b.collapse_to(b.transpose(w, K + ["c", "f"], barrier=True), ["c", "f"])
+    acc = b.zeros([xm.size("m"), w.size("f")], acc_elt, ["m", "f"])
+    out = _V(b.fresh("mm"), acc.shape, acc_elt, acc.labels)
     b.emit(
-        f"{out.name} = linalg.batch_matmul ins({wb.name}, {xm.name} : {wb.type}, {xm.type}) "
+        f"{out.name} = linalg.matmul ins({xm.name}, {w.name} : {xm.type}, {w.type}) "
         f"outs({acc.name} : {acc.type}) -> {out.type}"
     )
-    sizes = [x.size(l) for l in S]
-    out = b.split(out, "p", S, sizes) if len(S) > 1 else out.relabel({"p": S[0]})
-    return b.expand_from(out, ["n", "g", "f"] + S, [N, 1, F] + sizes)
+    out = b.split(out, "m", ["n"] + S, sizes)
+    return b.expand_from(out, ["n"] + S + ["g", "f"], sizes + [1, w.size("f")])
 
 
 def _ins_unit(labels, before: str, unit: str):
@@ -617,14 +612,13 @@ def _arg(b: _B, idx: int, shape, elt, labels) -> _V:
 
 
 def _style_for(layout: str, k_sp: Sequence[int]) -> str:
-    """Channels-last unless the data is channels-first and the filter 1x1 (a matmul either way).
+    """Always channels-last (kept as a function: the one place to change the choice).
 
     IREE's channels-first direct convs vectorise along the output width and compile into very
     slow code for widths like 7, 14, 19 or for strides (up to 100x slower than torch here);
-    a transpose of the input to channels-last costs one pass over it.
+    a transpose of the input to channels-last costs one pass over it. Channels-first 1x1 as a
+    batch matmul with the filter broadcast measured 2-5x slower than transpose + matmul.
     """
-    if layout[-1] != "C" and all(k == 1 for k in k_sp):
-        return "nchw"
     return "nhwc"
 
 
@@ -938,7 +932,8 @@ def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None =
     Pass the signature: the flags depend on it, and the IR is written for them (use the pair
     together). Without a signature the answer is the flags safe for every signature (none).
 
-    llvm-cpu: IREE's im2col rewrite of channels-last convs (`--iree-global-opt-use-im2col-for-
+    llvm-cpu: ukernels (`--iree-llvmcpu-enable-ukernels=all`: the matmuls, the im2col'd convs
+    and the wrw batch matmuls ran 1.3-2.5x faster with them), and IREE's im2col rewrite of channels-last convs (`--iree-global-opt-use-im2col-for-
     convs`) for every non-depthwise signature; `emit_mlir` then feeds the convs f32 operands
     (the rewrite fails to compile mixed bf16/f32 convs, and depthwise ones in some shapes).
     Measured by bench/lowering_probe.py: it rescues the shapes IREE's direct conv vectorises
@@ -947,7 +942,8 @@ def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None =
     """
     if sig is None or target_name not in ("llvm-cpu", "cpu", "local-task", "local-sync"):
         return []
-    return ["--iree-global-opt-use-im2col-for-convs"] if _use_im2col(sig) else []
+    flags = ["--iree-llvmcpu-enable-ukernels=all"]
+    return flags + (["--iree-global-opt-use-im2col-for-convs"] if _use_im2col(sig) else [])
 
 
 def _use_im2col(sig: ConvSignature) -> bool:

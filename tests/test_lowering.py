@@ -140,8 +140,9 @@ def test_strategy_names():
         assert name in lowering.STRATEGIES
     assert lowering.recommended_flags("llvm-cpu") == []
     dw = s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -g 8 -F 1")
-    assert lowering.recommended_flags("llvm-cpu", dw) == []
-    assert lowering.recommended_flags("llvm-cpu", s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 1"))
+    assert "--iree-global-opt-use-im2col-for-convs" not in lowering.recommended_flags("llvm-cpu", dw)
+    assert "--iree-global-opt-use-im2col-for-convs" in lowering.recommended_flags(
+        "llvm-cpu", s("conv -n 2 -c 8 -H 8 -W 8 -k 8 -y 3 -x 3 -F 1"))
 
 
 def test_unsupported_raises():
