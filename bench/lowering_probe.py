@@ -87,7 +87,8 @@ def collect(limit: int, target_flops: float, max_flops: float, dtypes=None) -> l
                 seen.add(s)
                 buckets[_bucket(s)].append(s)
     # Round-robin over buckets (sorted for determinism) so every kind is represented.
-    keys = sorted(buckets, key=lambda k: (str(k[1:]), k[0]))
+    # Least significant first: direction, dtype, layout alternate from one pick to the next.
+    keys = sorted(buckets, key=lambda k: (str(k[3:]), k[2], k[1], k[0]))
     out, i = [], 0
     while len(out) < limit and any(buckets[k] for k in keys):
         k = keys[i % len(keys)]

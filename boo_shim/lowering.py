@@ -7,13 +7,15 @@ matmul, in a layout IREE's CPU pipeline tiles and vectorises well.
 
 Strategies (`choose_strategy` names them):
 
-- ``direct-nhwc`` / ``direct-nchw`` (forward): the input is used in place (only reshaped); the
-  filter (small) is transposed to the op's layout. Channels-last inputs use
-  ``linalg.conv_{2,3}d_n(d)hwc_(d)hwcf``, channels-first ``linalg.conv_{2,3}d_nc(d)hw_fc(d)hw``;
-  1D gets a unit height. Padding is a ``tensor.pad`` (an ``extract_slice`` where a pad would be
-  negative). IREE turns 1x1 convs into matmuls itself.
-  ``-depthwise``: ``depthwise_conv_2d_nhwc_hwc`` / ``_nchw_chw`` / ``3d_ndhwc_dhwc`` (3D
-  channels-first inputs are transposed to channels-last for it).
+- ``direct-nhwc`` (forward): every conv runs channels-last. A channels-last input is used in
+  place (only reshaped); a channels-first one is transposed (one pass; IREE's channels-first
+  direct convs vectorise along the output width and ran up to 100x slower than torch for
+  widths like 7/14/19 or with strides). The filter (small) is transposed to HWCF.
+  ``linalg.conv_{2,3}d_n(d)hwc_(d)hwcf``; 1D gets a unit height. Padding is a ``tensor.pad``
+  (an ``extract_slice`` where a pad would be negative). A 1-tap dim with a stride is
+  pre-sliced (strided ``extract_slice``) and becomes stride 1; a 1x1 stride-1 conv is one
+  ``linalg.matmul`` over (N x spatial).
+  ``-depthwise``: ``depthwise_conv_2d_nhwc_hwc`` / ``depthwise_conv_3d_ndhwc_dhwc``.
   ``-groups``: one ungrouped conv per group written into its slice of the result: IREE's grouped
   named ops (``conv_2d_nhwgc_gfhwc``, ``conv_2d_ngchw_gfchw``) compile into code 20-40x slower.
 - ``phase-*`` (backward data): a forward convolution of ``dy`` with the flipped filter whose
@@ -28,9 +30,15 @@ Strategies (`choose_strategy` names them):
   ``wrw-depthwise``: one reduction ``linalg.generic``, vectorised along the channels.
 - transposed convolutions: their forward is the backward data of the normal convolution, their
   backward data the normal forward, their backward weights the normal one with dy and x swapped.
-- bf16/f16: the named ops and the batch matmul take the narrow operands with an f32 accumulator
-  (they extend internally); the result is truncated once at the end, after the bias is added in
-  f32 (one epilogue ``linalg.generic`` that also does any layout change).
+- bf16/f16: accumulation is always f32. The batch matmuls (and depthwise ops) take the narrow
+  operands with an f32 accumulator; the (non-depthwise) convs get operands extended to f32 by
+  an elementwise ``arith.extf`` generic, because IREE's im2col rewrite (see
+  `recommended_flags`) fails on mixed-type convs. The result is truncated once at the end,
+  after the bias is added in f32 (one epilogue ``linalg.generic`` that also does any layout
+  change).
+
+Compile the IR with `recommended_flags("llvm-cpu", sig)`: the IR and the flags were tuned
+together (the IR stays correct without them, only slower).
 
 Transposes feeding a conv are fenced with ``util.optimization_barrier``: without it IREE folds a
 filter transpose into the named conv, turning it into a ``linalg.generic`` that compiles into
@@ -53,11 +61,15 @@ import torch
 from .conv import ConvSignature, Mode
 from .errors import UnsupportedError
 
-__all__ = ["emit_mlir", "choose_strategy", "recommended_flags", "STRATEGIES"]
+__all__ = ["emit_mlir", "choose_strategy", "recommended_flags", "STRATEGIES", "MAX_GROUP_LOOP"]
 
 STRATEGIES = tuple(
-    f"{k}-{l}{x}" for k in ("direct", "phase") for l in ("nhwc", "nchw") for x in ("", "-groups", "-depthwise")
+    f"{k}-nhwc{x}" for k in ("direct", "phase") for x in ("", "-groups", "-depthwise")
 ) + ("wrw-im2col", "wrw-im2col-groups", "wrw-depthwise")
+
+# Grouped (non-depthwise) convs become one conv per group; past this many, compile time
+# grows too much and emit_mlir refuses (the caller falls back to generate_mlir).
+MAX_GROUP_LOOP = 64
 
 _ELT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 
@@ -964,6 +976,11 @@ def emit_mlir(sig: ConvSignature) -> str:
         raise UnsupportedError(f"dtype {sig.dtype} has no lowering")
     elt = _ELT[sig.dtype]
     P = _plan(sig)
+    if P.G > MAX_GROUP_LOOP and not (P.Cg == 1 and P.Kg == 1):
+        raise UnsupportedError(
+            f"{P.G} groups of {P.Cg}->{P.Kg} channels: the per-group lowering would emit {P.G} "
+            f"convolutions (limit {MAX_GROUP_LOOP}); use the generic export"
+        )
     b = _B()
     b.widen = _use_im2col(sig)
     shapes = sig.arg_shapes

@@ -152,3 +152,8 @@ def test_unsupported_raises():
                         dilation=3, output_padding=2, transposed=True)
     with pytest.raises(UnsupportedError):
         lowering.emit_mlir(sig)
+    # Too many groups for the per-group lowering: refused, not slow.
+    many = ConvSignature(input_shape=[1, 260, 4, 4], kernel_shape=[260, 2, 3, 3], dtype="fp32",
+                         groups=130, padding=1)
+    with pytest.raises(UnsupportedError, match="groups"):
+        lowering.emit_mlir(many)
