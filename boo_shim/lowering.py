@@ -159,6 +159,23 @@ class _B:
         self.emit(f"}} -> {out.type}")
         return out
 
+    def add(self, a: _V, c: _V) -> _V:
+        assert a.labels == c.labels and a.shape == c.shape
+        e = self.empty(a.shape, a.elt, a.labels)
+        out = _V(self.fresh("add"), a.shape, a.elt, a.labels)
+        dims = ", ".join(f"d{i}" for i in range(len(a.shape)))
+        m = f"affine_map<({dims}) -> ({dims})>"
+        its = ", ".join(['"parallel"'] * len(a.shape))
+        self.emit(
+            f"{out.name} = linalg.generic {{indexing_maps = [{m}, {m}, {m}], iterator_types = [{its}]}} "
+            f"ins({a.name}, {c.name} : {a.type}, {c.type}) outs({e.name} : {e.type}) {{"
+        )
+        self.emit(f"^bb0(%a: {a.elt}, %c: {a.elt}, %o: {a.elt}):")
+        self.emit(f"  %s = arith.addf %a, %c : {a.elt}")
+        self.emit(f"  linalg.yield %s : {a.elt}")
+        self.emit(f"}} -> {out.type}")
+        return out
+
     def barrier(self, v: _V) -> _V:
         out = _V(self.fresh("ob"), v.shape, v.elt, v.labels)
         self.emit(f"{out.name} = util.optimization_barrier {v.name} : {v.type}")
@@ -489,6 +506,8 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
             stride[i] = 1
     if G == 1 and cl and all(k == 1 for k in ksz) and all(st == 1 for st in stride):
         return _nhwc_1x1(b, x, w, S, K, acc_elt)
+    if nsp == 3 and G == 1 and cl:
+        return _conv3d_by_depth_taps(b, x, w, cv, stride, acc_elt)
     w = b.transpose(w, wl, barrier=True)
     if b.widen and not (depthwise or G > 1):
         x, w = b.extf(x), b.extf(w)
@@ -503,6 +522,30 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     )
     full = ["n"] + (S + ["g", "f"] if cl else ["g", "f"] + S)
     return b.expand_from(out, full, [sizes[l] for l in full])
+
+
+def _conv3d_by_depth_taps(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
+    """3D conv (channels-last, padded x) as a sum over depth taps of 2D convs.
+
+    IREE's 3D conv compiles into slow code (30x torch here) and its im2col rewrite does not
+    cover it; each depth tap is a 2D conv over batch N*Do of a strided depth slice of x.
+    """
+    Do = cv.out_sp[0]
+    N = x.size("n")
+    total = None
+    for kd in range(w.size("k0")):
+        xs = b.barrier(b.slice(x, {"s0": kd * cv.dil[0]}, {"s0": Do}, {"s0": stride[0]}))
+        xs = b.merge(b.transpose(xs, ["n", "s0", "s1", "s2", "c"]), ["n", "s0"], "nd")
+        xs = xs.relabel({"nd": "n", "s1": "s0", "s2": "s1"})
+        ws = b.collapse_to(b.slice(w, {"k0": kd}, {"k0": 1}), [l for l in w.labels if l != "k0"])
+        ws = ws.relabel({"k1": "k0", "k2": "k1"})
+        xs = b.expand_from(xs, ["n", "s0", "s1", "g", "c"], [xs.size("n"), xs.size("s0"), xs.size("s1"), 1, xs.size("c")])
+        ws = b.expand_from(ws, ["g"] + list(ws.labels), (1,) + ws.shape)
+        sub = _Conv(xs, ws, tuple(stride[1:]), cv.dil[1:], (0, 0), (0, 0), cv.out_sp[1:])
+        part = _conv_core(b, sub, "nhwc", acc_elt)  # labels n, s0, s1, g, f
+        total = part if total is None else b.add(total, part)
+    total = total.relabel({"s1": "s2", "s0": "s1"})
+    return b.split(total, "n", ["n", "s0"], [N, Do])
 
 
 def _nhwc_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
