@@ -11,7 +11,8 @@ Strategies (`choose_strategy` names them):
   place (only reshaped); a channels-first one is transposed (one pass; IREE's channels-first
   direct convs vectorise along the output width and ran up to 100x slower than torch for
   widths like 7/14/19 or with strides). The filter (small) is transposed to HWCF.
-  ``linalg.conv_{2,3}d_n(d)hwc_(d)hwcf``; 1D gets a unit height. Padding is a ``tensor.pad``
+  ``linalg.conv_2d_nhwc_hwcf``; 1D gets a unit height; 3D is a sum over the depth taps of 2D
+  convs over batch N*Do (strided depth slices of x): IREE's 3D conv ran ~30x slower. Padding is a ``tensor.pad``
   (an ``extract_slice`` where a pad would be negative). A 1-tap dim with a stride is
   pre-sliced (strided ``extract_slice``) and becomes stride 1; a 1x1 stride-1 conv is one
   ``linalg.matmul`` over (N x spatial).
