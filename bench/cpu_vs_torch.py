@@ -53,34 +53,45 @@ def _features(sig: ConvSignature) -> tuple:
             sig.groups > 1, sig.num_spatial_dims)
 
 
-def build_suite(per_direction: int) -> list[ConvSignature]:
-    """Diverse real signatures: greedily pick lines that add unseen features, per direction."""
-    files = [SIGS_DIR / "boo_sample_commands.txt"] + sorted((SIGS_DIR / "miopen_perf_models").glob("*FP32*.txt"))
-    candidates: list[ConvSignature] = []
-    seen_sig = set()
+def _candidates(files) -> list[ConvSignature]:
+    out, seen = [], set()
     for f in files:
         for _, text in parse_commands_file(str(f)):
             for sig in parse_command(text).signatures:
                 s = scale_batch(sig)
-                if s not in seen_sig:
-                    seen_sig.add(s)
-                    candidates.append(s)
+                if s not in seen:
+                    seen.add(s)
+                    out.append(s)
+    return out
+
+
+def _pick(pool: list[ConvSignature], n: int) -> list[ConvSignature]:
+    """n signatures from pool, greedily covering the most unseen feature values (file order
+    breaks ties), so 3D, groups, dilations and odd filters come in early."""
+    chosen, covered = [], set()
+    rest = list(pool)
+    while rest and len(chosen) < n:
+        gain = [len(set(enumerate(_features(s))) - covered) for s in rest]
+        best = gain.index(max(gain))
+        s = rest.pop(best)
+        covered |= set(enumerate(_features(s)))
+        chosen.append(s)
+    return chosen
+
+
+def build_suite(per_direction: int) -> list[ConvSignature]:
+    """Diverse real signatures, per direction half bf16 NHWC/NDHWC (iree-turbine's samples:
+    groups, dilations, 3D, odd filters) and half fp32 NCHW (MIOpen's perf models: ResNet, VGG,
+    AlexNet: 1x1, 3x3, 5x5+, strides)."""
+    sources = [
+        _candidates([SIGS_DIR / "boo_sample_commands.txt"]),
+        _candidates(sorted((SIGS_DIR / "miopen_perf_models").glob("*FP32*.txt"))),
+    ]
     suite = []
     for mode in Mode:
-        pool = [s for s in candidates if s.mode is mode]
-        chosen, seen = [], set()
-        # First pass: one per feature combination; second: fill up with the rest in file order.
-        for s in pool:
-            f = _features(s)
-            if f not in seen and len(chosen) < per_direction:
-                seen.add(f)
-                chosen.append(s)
-        for s in pool:
-            if len(chosen) >= per_direction:
-                break
-            if s not in chosen:
-                chosen.append(s)
-        suite += chosen
+        for i, pool in enumerate(sources):
+            n = per_direction // len(sources) + (1 if i < per_direction % len(sources) else 0)
+            suite += _pick([s for s in pool if s.mode is mode], n)
     return suite
 
 

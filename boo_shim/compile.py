@@ -66,15 +66,17 @@ def _iree_compile() -> str:
     return find_tool("iree-compile")
 
 
-def _strategy_flags(strategy: str, target: Target) -> list[str]:
-    if strategy in ("auto", "fast"):
-        try:
-            from . import lowering
-        except ImportError:
-            return []
-        fn = getattr(lowering, "recommended_flags", None)
-        return list(fn(target.name)) if fn else []
-    return []
+def _strategy_flags(sig: ConvSignature, strategy: str, target: Target) -> list[str]:
+    """Flags the fast path's IR was tuned with; they depend on the signature (see lowering)."""
+    if strategy not in ("auto", "fast"):
+        return []
+    from . import lowering
+
+    try:
+        lowering.choose_strategy(sig)
+    except UnsupportedError:
+        return []  # `auto` falls back to the export, which gets no extra flags
+    return list(lowering.recommended_flags(target.name, sig))
 
 
 def emit_ir(sig: ConvSignature, strategy: str = "auto") -> tuple[str, str]:
@@ -109,7 +111,7 @@ class CompiledKernel:
 
 
 def cache_key(sig: ConvSignature, target: Target, strategy: str, extra_flags: tuple[str, ...]) -> tuple[str, list[str]]:
-    flags = target.compile_flags() + _strategy_flags(strategy, target) + list(extra_flags)
+    flags = target.compile_flags() + _strategy_flags(sig, strategy, target) + list(extra_flags)
     key = entry_key(
         {
             "signature": sig.key,

@@ -160,6 +160,12 @@ class _B:
         self.emit(f"}} -> {out.type}")
         return out
 
+    def widened(self, v: _V) -> _V:
+        """`v` as f32 in its own dispatch: IREE's bf16 matmul code ran ~2x slower than f32 here
+        (oneDNN's bf16 is slower than its f32 too), and fused into the matmul the extension
+        turns it into a generic that compiles no better."""
+        return v if v.elt == "f32" else self.barrier(self.extf(v))
+
     def add(self, a: _V, c: _V) -> _V:
         assert a.labels == c.labels and a.shape == c.shape
         e = self.empty(a.shape, a.elt, a.labels)
@@ -499,11 +505,12 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
             raise UnsupportedError("internal: padded input shorter than the conv reads")
     x = b.slice(x, {}, dict(zip(S, need)))
     stride = list(cv.stride)
-    for i, l in enumerate(S):
-        if ksz[i] == 1 and stride[i] > 1:
-            # A 1-tap dim with a stride reads every s-th row: take them (a copy of the output's
-            # size) and make the conv stride-1 there, which IREE turns into a matmul if 1x1.
-            x = b.barrier(b.slice(x, {}, {l: cv.out_sp[i]}, {l: stride[i]}))
+    # A 1-tap dim with a stride reads every s-th row: take them (one copy of the output's size
+    # for all such dims) and make the conv stride-1 there, which IREE turns into a matmul if 1x1.
+    one_tap = [i for i in range(nsp) if ksz[i] == 1 and stride[i] > 1]
+    if one_tap:
+        x = b.barrier(b.slice(x, {}, {S[i]: cv.out_sp[i] for i in one_tap}, {S[i]: stride[i] for i in one_tap}))
+        for i in one_tap:
             stride[i] = 1
     if G == 1 and cl and all(k == 1 for k in ksz) and all(st == 1 for st in stride):
         return _nhwc_1x1(b, x, w, S, K, acc_elt)
@@ -555,6 +562,8 @@ def _nhwc_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
     sizes = [x.size("n")] + [x.size(l) for l in S]
     xm = b.merge(x, ["n"] + S, "m")
     w = b.collapse_to(b.transpose(w, K + ["c", "f"], barrier=True), ["c", "f"])
+    if b.widen:
+        xm, w = b.widened(xm), b.widened(w)
     acc = b.zeros([xm.size("m"), w.size("f")], acc_elt, ["m", "f"])
     out = _V(b.fresh("mm"), acc.shape, acc_elt, acc.labels)
     b.emit(
@@ -959,6 +968,19 @@ def _finish_kernel(b: _B, out: _V, P: _Plan, elt: str, layout: str, S) -> _V:
 # ============================================================================== public API
 
 
+def _checked_plan(sig: ConvSignature) -> _Plan:
+    """The plan for `sig`, or UnsupportedError for what this module will not lower."""
+    if sig.dtype not in _ELT:
+        raise UnsupportedError(f"dtype {sig.dtype} has no lowering")
+    P = _plan(sig)
+    if P.G > MAX_GROUP_LOOP and not (P.Cg == 1 and P.Kg == 1):
+        raise UnsupportedError(
+            f"{P.G} groups of {P.Cg}->{P.Kg} channels: the per-group lowering would emit {P.G} "
+            f"convolutions (limit {MAX_GROUP_LOOP}); use the generic export"
+        )
+    return P
+
+
 def choose_strategy(sig: ConvSignature) -> str:
     """The name of the IR strategy `emit_mlir` uses for `sig` (raises UnsupportedError).
 
@@ -967,7 +989,7 @@ def choose_strategy(sig: ConvSignature) -> str:
     or `wrw-depthwise` (one reduction generic); `-depthwise` marks the depthwise named ops,
     `-groups` one ungrouped conv per group.
     """
-    P = _plan(sig)
+    P = _checked_plan(sig)
     depthwise = P.G > 1 and P.Cg == 1 and P.Kg == 1
     if P.op == "wrw":
         if depthwise:
@@ -1016,15 +1038,8 @@ def emit_mlir(sig: ConvSignature) -> str:
     Arguments and result follow `sig.arg_shapes` / `sig.result_shape` (layouts, dtype), exactly
     as `sig.get_nn_module()`. Raises `UnsupportedError` when no exact lowering exists.
     """
-    if sig.dtype not in _ELT:
-        raise UnsupportedError(f"dtype {sig.dtype} has no lowering")
+    P = _checked_plan(sig)
     elt = _ELT[sig.dtype]
-    P = _plan(sig)
-    if P.G > MAX_GROUP_LOOP and not (P.Cg == 1 and P.Kg == 1):
-        raise UnsupportedError(
-            f"{P.G} groups of {P.Cg}->{P.Kg} channels: the per-group lowering would emit {P.G} "
-            f"convolutions (limit {MAX_GROUP_LOOP}); use the generic export"
-        )
     b = _B()
     b.widen = _use_im2col(sig)
     shapes = sig.arg_shapes
