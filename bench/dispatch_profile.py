@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from boo_shim.conv import ConvSignature  # noqa: E402
 from boo_shim.grammar import parse_command  # noqa: E402
 from boo_shim.runtime import LoadedKernels  # noqa: E402
 from boo_shim.targets import parse_target  # noqa: E402
+from cpu_vs_torch import median_ms  # noqa: E402  (this folder is on sys.path: a script here)
 
 _UNITS = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
 
@@ -40,17 +40,6 @@ def _benchmark_tool() -> str:
     if not tool.exists():
         raise SystemExit("iree-benchmark-module not found next to this python (pip install iree-base-runtime)")
     return str(tool)
-
-
-def _median_ms(fn, iters: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
 
 
 def profile(sig: ConvSignature, work: Path) -> list[tuple[str, float]]:
@@ -96,10 +85,10 @@ def main() -> int:
                 rows = profile(sig, work)
                 argv = sig.get_sample_conv_args(seed=0)
                 kernel = loaded.get(sig, "cpu", cache_dir=Path(tmp, "cache"))
-                boo_ms = _median_ms(lambda: kernel.run(*argv, check=False))
+                boo_ms = median_ms(lambda: kernel.run(*argv, check=False), 20)
                 module = sig.get_nn_module()
                 with torch.no_grad():
-                    torch_ms = _median_ms(lambda: module(*argv))
+                    torch_ms = median_ms(lambda: module(*argv), 20)
                 total = sum(us for _, us in rows if us == us)
                 print(f"\n{sig.to_command()}")
                 print(f"strategy {kernel.compiled.strategy}, {sig.flops / 1e6:.0f} MFLOP")

@@ -72,10 +72,6 @@ def _strategy_flags(sig: ConvSignature, strategy: str, target: Target) -> list[s
         return []
     from . import lowering
 
-    try:
-        lowering.choose_strategy(sig)
-    except UnsupportedError:
-        return []  # `auto` falls back to the export, which gets no extra flags
     return list(lowering.recommended_flags(target.name, sig))
 
 

@@ -31,10 +31,11 @@ Strategies (`choose_strategy` names them):
   ``wrw-depthwise``: one reduction ``linalg.generic``, vectorised along the channels.
 - transposed convolutions: their forward is the backward data of the normal convolution, their
   backward data the normal forward, their backward weights the normal one with dy and x swapped.
-- bf16/f16: accumulation is always f32. The batch matmuls (and depthwise ops) take the narrow
-  operands with an f32 accumulator; the (non-depthwise) convs get operands extended to f32 by
-  an elementwise ``arith.extf`` generic, because IREE's im2col rewrite (see
-  `recommended_flags`) fails on mixed-type convs. The result is truncated once at the end,
+- bf16/f16: accumulation is always f32. Outside depthwise and grouped convs, narrow operands are
+  extended to f32 in a dispatch of their own (`_B.widened`) before the 1x1 matmul and the convs:
+  IREE's bf16 matmul code ran ~2x slower than its f32 here, and IREE's im2col rewrite (see
+  `recommended_flags`) fails on mixed-type convs. The wrw batch matmuls and the depthwise ops
+  take the narrow operands with an f32 accumulator. The result is truncated once at the end,
   after the bias is added in f32 (one epilogue ``linalg.generic`` that also does any layout
   change).
 
@@ -113,7 +114,7 @@ class _B:
         self.lines: list[str] = []
         self._n = 0
         self._consts: dict[str, str] = {}
-        self.widen = False  # extend narrow conv operands to f32 (for the im2col flag)
+        self.widen = False  # extend narrow conv/matmul operands to f32 (see widened)
 
     def fresh(self, hint: str = "v") -> str:
         self._n += 1
@@ -1023,6 +1024,10 @@ def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None =
     """
     if sig is None or target_name not in ("llvm-cpu", "cpu", "local-task", "local-sync"):
         return []
+    try:
+        _checked_plan(sig)
+    except UnsupportedError:
+        return []  # not lowered here: the export path, which gets no extra flags
     flags = ["--iree-llvmcpu-enable-ukernels=all"]
     return flags + (["--iree-global-opt-use-im2col-for-convs"] if _use_im2col(sig) else [])
 
