@@ -15,7 +15,9 @@ Strategies (`choose_strategy` names them):
   convs over batch N*Do (strided depth slices of x): IREE's 3D conv ran ~30x slower. Padding is a ``tensor.pad``
   (an ``extract_slice`` where a pad would be negative). A 1-tap dim with a stride is
   pre-sliced (strided ``extract_slice``) and becomes stride 1; a 1x1 stride-1 conv is one
-  ``linalg.matmul`` over (N x spatial).
+  ``linalg.matmul`` over (N x spatial). An ungrouped 2D conv without dilation whose matmul
+  `_matmul_tiles` can tile is written as IREE's own im2col rewrite would write it (one im2col
+  copy, one matmul), so that the matmul gets those tiles (`_im2col_matmul`).
   ``-depthwise``: ``depthwise_conv_2d_nhwc_hwc`` / ``depthwise_conv_3d_ndhwc_dhwc``.
   ``-groups``: one ungrouped conv per group written into its slice of the result: IREE's grouped
   named ops (``conv_2d_nhwgc_gfhwc``, ``conv_2d_ngchw_gfchw``) compile into code 20-40x slower.
@@ -115,6 +117,7 @@ class _B:
         self._n = 0
         self._consts: dict[str, str] = {}
         self.widen = False  # extend narrow conv/matmul operands to f32 (see widened)
+        self.im2col = False  # write plain 2D convs as im2col + a tiled matmul (see _im2col_matmul)
 
     def fresh(self, hint: str = "v") -> str:
         self._n += 1
@@ -520,6 +523,10 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     w = b.transpose(w, wl, barrier=True)
     if b.widen and not (depthwise or G > 1):
         x, w = b.widened(x), b.widened(w)
+    if b.im2col and cl and G == 1 and nsp == 2 and all(d == 1 for d in cv.dil):
+        M = x.size("n") * math.prod(cv.out_sp)
+        if _matmul_tiles(M, F, C * math.prod(ksz)):
+            return _im2col_matmul(b, x, w, cv, stride, acc_elt)
     ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
     attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(stride)}}}"
     sizes = {"n": x.size("n"), "g": G, "f": F, "c": C, **dict(zip(S, cv.out_sp))}
@@ -531,6 +538,47 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     )
     full = ["n"] + (S + ["g", "f"] if cl else ["g", "f"] + S)
     return b.expand_from(out, full, [sizes[l] for l in full])
+
+
+def _im2col_matmul(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
+    """A channels-last 2D conv (x padded, w HWCF) as an im2col copy and one tiled matmul.
+
+    This is the rewrite IREE's `--iree-global-opt-use-im2col-for-convs` does (the same copy,
+    the same matmul), written out so the matmul gets `_matmul_tiles`: a matmul IREE creates
+    itself cannot be given tiles.
+    """
+    S, K = _spatial(2, "s"), _spatial(2, "k")
+    col_labels = ["n"] + S + K + ["c"]
+    sizes = {"n": x.size("n"), "c": x.size("c"), **dict(zip(S, cv.out_sp)), **{k: w.size(k) for k in K}}
+    names = {l: f"d{i}" for i, l in enumerate(col_labels)}
+    dims = ", ".join(names[l] for l in col_labels)
+    src = {l: names[l] for l in ("n", "c")}
+    for i, (sl, kl) in enumerate(zip(S, K)):
+        src[sl] = f"{names[sl]} * {stride[i]} + {names[kl]} * {cv.dil[i]}"
+    cshape = [sizes[l] for l in col_labels]
+    e = b.empty(cshape, x.elt, col_labels)
+    col = _V(b.fresh("col"), tuple(cshape), x.elt, tuple(col_labels))
+    its = ", ".join(['"parallel"'] * len(col_labels))
+    b.emit(
+        f"{col.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(src[l] for l in x.labels)})>, "
+        f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({x.name} : {x.type}) "
+        f"outs({e.name} : {e.type}) {{"
+    )
+    b.emit(f"^bb0(%a: {x.elt}, %o: {x.elt}):")
+    b.emit(f"  linalg.yield %a : {x.elt}")
+    b.emit(f"}} -> {col.type}")
+    a = b.merge(b.merge(b.barrier(col), K + ["c"], "r"), ["n"] + S, "m")
+    wm = b.merge(b.transpose(w, K + ["c", "f"]), K + ["c"], "r")
+    M, N, R = a.size("m"), wm.size("f"), a.size("r")
+    acc = b.zeros([M, N], acc_elt, ["m", "f"])
+    out = _V(b.fresh("mm"), acc.shape, acc_elt, acc.labels)
+    tiles = _matmul_tiles(M, N, R) if acc_elt == "f32" and a.elt == "f32" else ""
+    b.emit(
+        f"{out.name} = linalg.matmul {tiles}ins({a.name}, {wm.name} : {a.type}, {wm.type}) "
+        f"outs({acc.name} : {acc.type}) -> {out.type}"
+    )
+    out = b.split(out, "m", ["n"] + S, [sizes["n"]] + list(cv.out_sp))
+    return b.expand_from(out, ["n"] + S + ["g", "f"], [sizes["n"]] + list(cv.out_sp) + [1, N])
 
 
 def _conv3d_by_depth_taps(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
@@ -1087,6 +1135,7 @@ def emit_mlir(sig: ConvSignature) -> str:
     elt = _ELT[sig.dtype]
     b = _B()
     b.widen = _use_im2col(sig)
+    b.im2col = b.widen and P.G == 1
     shapes = sig.arg_shapes
     if sig.mode is Mode.FWD:
         a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.input_layout, "C"))
