@@ -109,12 +109,14 @@ def median_ms(fn, iters: int, warmup: int = 2, max_seconds: float = 2.0) -> floa
     return statistics.median(samples)
 
 
-def best_of_rounds(fn_a, fn_b, iters: int, rounds: int = 2) -> tuple[float, float]:
+def best_of_rounds(fn_a, fn_b, iters: int, rounds: int = 5) -> tuple[float, float]:
     """Per side, the best of `rounds` block medians, blocks alternating a, b, a, b.
 
-    On this VM a kernel's time drifts by up to 2x between moments, so one block each can
-    catch one side in a slow spell; timing the two interleaved call by call is worse still
-    (torch's OpenMP threads spin after each call on the cores IREE's workers are pinned to).
+    On this VM a kernel's time drifts by up to 2x from one fraction of a second to the next
+    (the same loaded module, measured in turn with another, ran 1.6 ms in one block and
+    3.7 ms in the next), so a few short blocks each, keeping the best, compare the code rather
+    than the moment; timing the two interleaved call by call is worse still
+    (torch's OpenMP threads spin after each call on the same two cores IREE's workers use).
     """
     a, b = [], []
     for _ in range(rounds):
@@ -156,7 +158,8 @@ def write_markdown(path: str, rows: list[dict]) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-direction", type=int, default=12)
-    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--iters", type=int, default=8, help="calls per timed block")
+    p.add_argument("--rounds", type=int, default=5, help="alternating blocks per side (best kept)")
     p.add_argument("--strategy", default="auto")
     p.add_argument("--csv")
     p.add_argument("--markdown", help="also write the table and geomeans as markdown to this file")
@@ -183,7 +186,8 @@ def main() -> int:
             verdict = verify(sig, argv, result)
             module = sig.get_nn_module()
             with torch.no_grad():
-                torch_ms, boo_ms = best_of_rounds(lambda: module(*argv), lambda: kernel.run(*argv, check=False), args.iters)
+                torch_ms, boo_ms = best_of_rounds(lambda: module(*argv), lambda: kernel.run(*argv, check=False),
+                                                  args.iters, args.rounds)
             ratio = boo_ms / torch_ms
             row = dict(direction=sig.mode.value, dtype=str(sig.dtype).removeprefix("torch."), layout=sig.input_layout,
                        torch_ms=torch_ms, boo_ms=boo_ms, ratio=ratio, compile_s=compile_s,
