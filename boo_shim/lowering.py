@@ -500,7 +500,12 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
 
     # Transposes feeding the conv are fenced off: IREE otherwise folds them into the conv,
     # which turns the named op into a generic that compiles into slow loops.
-    x = b.transpose(x, xl, barrier=True)
+    # The im2col copy reads any layout: a channels-first x goes into it untransposed.
+    col_path = (b.im2col and cl and G == 1 and nsp == 2 and all(d == 1 for d in cv.dil)
+                and any(k > 1 for k in ksz)
+                and bool(_matmul_tiles(x.size("n") * math.prod(cv.out_sp), F, C * math.prod(ksz))))
+    if not col_path:
+        x = b.transpose(x, xl, barrier=True)
     x = b.pad(x, dict(zip(S, cv.lo)), dict(zip(S, cv.hi)))
     # Exactly the extent the conv reads (named ops require in = (o-1)*s + (k-1)*d + 1 or more).
     need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(cv.out_sp, cv.stride, ksz, cv.dil)]
@@ -523,10 +528,8 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
     w = b.transpose(w, wl, barrier=True)
     if b.widen and not (depthwise or G > 1):
         x, w = b.widened(x), b.widened(w)
-    if b.im2col and cl and G == 1 and nsp == 2 and all(d == 1 for d in cv.dil):
-        M = x.size("n") * math.prod(cv.out_sp)
-        if _matmul_tiles(M, F, C * math.prod(ksz)):
-            return _im2col_matmul(b, x, w, cv, stride, acc_elt)
+    if col_path:
+        return _im2col_matmul(b, x, w, cv, stride, acc_elt)
     ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
     attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(stride)}}}"
     sizes = {"n": x.size("n"), "g": G, "f": F, "c": C, **dict(zip(S, cv.out_sp))}
