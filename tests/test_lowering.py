@@ -172,6 +172,10 @@ def test_unsupported_raises():
         "conv -n 2 -c 32 -H 9 -W 7 -k 8 -y 3 -x 2 -p 1 -q 1 -u 2 -v 2 -F 2",
         "convbfp16 -n 2 -c 16 -H 8 -W 8 -k 32 -y 3 -x 3 -p 1 -q 1 -F 1 --in_layout NHWC --fil_layout NHWC --out_layout NHWC",
         "conv -n 1 -c 4 -! 5 -H 6 -W 6 -k 32 -@ 3 -y 3 -x 3 -$ 1 -p 1 -q 1 -F 1 --spatial_dim 3",
+        # narrow odd widths, padded to a multiple of 16 and sliced back
+        "convbfp16 -n 2 -c 8 -H 5 -W 5 -k 35 -y 1 -x 1 -F 1 --in_layout NHWC --fil_layout NHWC --out_layout NHWC",
+        "conv -n 2 -c 8 -H 6 -W 6 -k 20 -y 3 -x 3 -p 1 -q 1 -F 1 -b 1",
+        "conv -n 2 -c 20 -H 6 -W 6 -k 8 -y 3 -x 3 -p 1 -q 1 -u 2 -v 2 -F 2",
     ],
 )
 def test_tuned_matmuls(cmd):
