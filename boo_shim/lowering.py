@@ -961,7 +961,11 @@ def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
     x = b.pad(x, dict(zip(S, lo)), dict(zip(S, hi)))
     cl = dy.labels[-1] == "k"
     dy = b.transpose(dy, ["n"] + S + ["k"] if cl else ["n", "k"] + S, barrier=True)
-    col_labels = ["n"] + K + ["c"] + O if cl else ["n"] + O + K + ["c"]
+    # The copy's inner run: the channels, except for a channels-first x with few of them (3
+    # for an RGB input layer), where the filter width reads contiguously instead (and the
+    # result comes out FCHW): 11x11 stride-4 on 3 channels, 0.88 -> 0.5 ms.
+    taps = ["c"] + K if not cl and P.Cg < 16 else K + ["c"]
+    col_labels = ["n"] + taps + O if cl else ["n"] + O + taps
     sizes = {"n": x.size("n"), "c": P.Cg, **dict(zip(K, P.k_sp)), **dict(zip(O, P.y_sp))}
     names = {l: f"d{i}" for i, l in enumerate(col_labels)}
     dims = ", ".join(names[l] for l in col_labels)
@@ -995,12 +999,12 @@ def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
     o = math.prod(P.y_sp)
     N, Kg = sizes["n"], P.Kg
     if cl:
-        a = b.merge(b.merge(col, K + ["c"], "rc"), O, "o")
+        a = b.merge(b.merge(col, taps, "rc"), O, "o")
         bb = b.merge(dy, S, "o")
         out_labels, out_shape = ["n", "rc", "kk"], [N, rc, Kg]
     else:
         a = b.merge(dy, S, "o")
-        bb = b.merge(b.merge(col, K + ["c"], "rc"), O, "o")
+        bb = b.merge(b.merge(col, taps, "rc"), O, "o")
         out_labels, out_shape = ["n", "kk", "rc"], [N, Kg, rc]
     acc = b.zeros(out_shape, "f32", out_labels)
     mm = _V(b.fresh("bmm"), acc.shape, "f32", acc.labels)
@@ -1024,7 +1028,8 @@ def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
         b.emit("  %s = arith.addf %a, %o : f32")
         b.emit("  linalg.yield %s : f32")
         b.emit(f"}} -> {red.type}")
-    red = b.split(red, "rc", K + ["cc"], list(P.k_sp) + [P.Cg])
+    rr = ["cc" if l == "c" else l for l in taps]
+    red = b.split(red, "rc", rr, [P.Cg if l == "cc" else P.k_sp[K.index(l)] for l in rr])
     return b.transpose(red, ["kk", "cc"] + K).relabel(dict(zip(K, S)))
 
 
