@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """IREE's default matmul tiles vs `lowering._matmul_tiles` vs torch.mm, f32, on this CPU.
 
+A narrow odd N is timed as the fast path runs it: padded with zero columns (`_padded_width`).
+
 The shapes are the matmuls behind the 1x1 convolutions of bench/cpu_vs_torch.py (M = N*H*W,
 N = output channels, K = input channels). Each IREE variant is compiled on its own and timed
 with iree-benchmark-module (median of 5 repetitions); torch.mm is the best of 3 blocks.
@@ -22,7 +24,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from boo_shim.lowering import _matmul_tiles  # noqa: E402
+from boo_shim.lowering import _matmul_tiles, _padded_width  # noqa: E402
 from boo_shim.targets import parse_target  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -73,12 +75,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for s in shapes:
             M, N, K = map(int, s.split("x"))
-            tiles = _matmul_tiles(M, N, K)
+            Np = _padded_width(N)
+            tiles = _matmul_tiles(M, Np, K)
             default = iree_ms(M, N, K, "", Path(tmp))
-            tuned = iree_ms(M, N, K, tiles, Path(tmp)) if tiles else default
+            tuned = iree_ms(M, Np, K, tiles, Path(tmp)) if tiles else default
             short = re.findall(r"\[([\d, ]+)\]", tiles)
+            note = f" (N padded to {Np})" if Np != N else ""
             print(f"{s:>16} {torch_ms(M, N, K):9.3f} {default:8.3f} {tuned:9.3f} {default / tuned:5.2f}  "
-                  f"{' / '.join(short) if short else '(IREE default)'}", flush=True)
+                  f"{' / '.join(short) if short else '(IREE default)'}{note}", flush=True)
     return 0
 
 
