@@ -33,13 +33,16 @@ Strategies (`choose_strategy` names them):
   ``wrw-depthwise``: one reduction ``linalg.generic``, vectorised along the channels.
 - transposed convolutions: their forward is the backward data of the normal convolution, their
   backward data the normal forward, their backward weights the normal one with dy and x swapped.
-- bf16/f16: accumulation is always f32. Outside depthwise and grouped convs, narrow operands are
-  extended to f32 in a dispatch of their own (`_B.widened`) before the 1x1 matmul and the convs:
-  IREE's bf16 matmul code ran ~2x slower than its f32 here, and IREE's im2col rewrite (see
-  `recommended_flags`) fails on mixed-type convs. The wrw batch matmuls and the depthwise ops
-  take the narrow operands with an f32 accumulator. The result is truncated once at the end,
-  after the bias is added in f32 (one epilogue ``linalg.generic`` that also does any layout
-  change).
+- bf16/f16: accumulation is always f32. Outside depthwise convs, narrow operands are extended
+  to f32 in a dispatch of their own (`_B.widened`) before the matmuls and the convs (the wrw
+  im2col copy writes f32 itself): IREE's bf16 matmul code ran 2-3x slower than its f32 here,
+  and IREE's im2col rewrite (see `recommended_flags`) fails on mixed-type convs. The depthwise
+  ops take the narrow operands with an f32 accumulator. The result is truncated once at the
+  end, after the bias is added in f32 (one epilogue ``linalg.generic`` that also does any
+  layout change).
+- matmuls carry tile configurations (`_matmul_tiles`) where they were measured faster than
+  IREE's default, and narrow odd widths are padded to a multiple of 16 (`_tiled_matmul`);
+  docs/cpu_performance.md has the figures.
 
 Compile the IR with `recommended_flags("llvm-cpu", sig)`: the IR and the flags were tuned
 together (the IR stays correct without them, only slower).
