@@ -75,8 +75,8 @@ def _strategy_flags(sig: ConvSignature, strategy: str, target: Target) -> list[s
     return list(lowering.recommended_flags(target.name, sig))
 
 
-def emit_ir(sig: ConvSignature, strategy: str = "auto") -> tuple[str, str]:
-    """(MLIR text, strategy actually used)."""
+def emit_ir(sig: ConvSignature, strategy: str = "auto", target: str | Target | None = "cpu") -> tuple[str, str]:
+    """(MLIR text, strategy actually used) for `target` (the fast path's IR is target-aware)."""
     if strategy not in STRATEGIES:
         raise UnsupportedError(f"--strategy: unknown strategy {strategy!r}; use {', '.join(STRATEGIES)}")
     if strategy in ("auto", "fast"):
@@ -84,7 +84,7 @@ def emit_ir(sig: ConvSignature, strategy: str = "auto") -> tuple[str, str]:
             from . import lowering
 
             name = lowering.choose_strategy(sig) if hasattr(lowering, "choose_strategy") else "fast"
-            return lowering.emit_mlir(sig), name
+            return lowering.emit_mlir(sig, parse_target(target).name), name
         except (ImportError, UnsupportedError) as e:
             if strategy == "fast":
                 raise UnsupportedError(f"fast path: {e}") from None
@@ -140,7 +140,7 @@ def build_kernel(
         _, flags = cache_key(sig, target, strategy, tuple(extra_flags))
     if started is None:
         started = time.perf_counter()
-    text, used = emit_ir(sig, strategy)
+    text, used = emit_ir(sig, strategy, target)
     shown = ["iree-compile", "kernel.mlir", *flags, "-o", "kernel.vmfb"]
     # Compile from a file named as in compile.sh, so the recorded command reproduces the
     # binary byte for byte (source locations carry the file name).

@@ -79,6 +79,7 @@ STRATEGIES = tuple(
 MAX_GROUP_LOOP = 64
 
 _ELT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
+_CPU_TARGETS = ("llvm-cpu", "cpu", "local-task", "local-sync")
 
 
 # ============================================================================== IR building
@@ -121,6 +122,7 @@ class _B:
         self._consts: dict[str, str] = {}
         self.widen = False  # extend narrow conv/matmul operands to f32 (see widened)
         self.im2col = False  # write plain 2D convs as im2col + a tiled matmul (see _im2col_matmul)
+        self.cpu = True  # llvm-cpu tile configurations on the matmuls (see _matmul_tiles)
 
     def fresh(self, hint: str = "v") -> str:
         self._n += 1
@@ -674,7 +676,7 @@ def _tiled_matmul(b: _B, a: _V, w: _V, acc_elt: str) -> _V:
     register tile) ran 2.9 ms, the same matmul 35 wide padded to 48 with tiles 1.2 ms.
     """
     M, R, N = a.size("m"), a.size("r"), w.size("f")
-    f32 = acc_elt == "f32" and a.elt == "f32" and w.elt == "f32"
+    f32 = b.cpu and acc_elt == "f32" and a.elt == "f32" and w.elt == "f32"
     Np = _padded_width(N) if f32 else N
     if Np != N:
         w = b.barrier(b.pad(w, {}, {"f": Np - N}))
@@ -1011,7 +1013,7 @@ def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
         out_labels, out_shape = ["n", "kk", "rc"], [N, Kg, rc]
     acc = b.zeros(out_shape, "f32", out_labels)
     mm = _V(b.fresh("bmm"), acc.shape, "f32", acc.labels)
-    tiles = _matmul_tiles(*out_shape[1:], a.size("o"), batch=True) if a.elt == "f32" else ""
+    tiles = _matmul_tiles(*out_shape[1:], a.size("o"), batch=True) if b.cpu and a.elt == "f32" else ""
     b.emit(
         f"{mm.name} = linalg.batch_matmul {tiles}ins({a.name}, {bb.name} : {a.type}, {bb.type}) "
         f"outs({acc.name} : {acc.type}) -> {mm.type}"
@@ -1148,7 +1150,7 @@ def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None =
     badly (odd widths, strides, dilations, non-square filters: 3-170x faster there) at a small
     cost on some plain 3x3 convs.
     """
-    if sig is None or target_name not in ("llvm-cpu", "cpu", "local-task", "local-sync"):
+    if sig is None or target_name not in _CPU_TARGETS:
         return []
     try:
         _checked_plan(sig)
@@ -1166,19 +1168,22 @@ def _use_im2col(sig: ConvSignature) -> bool:
     return not (P.G > 1 and P.Cg == 1 and P.Kg == 1)
 
 
-def emit_mlir(sig: ConvSignature) -> str:
+def emit_mlir(sig: ConvSignature, target_name: str = "llvm-cpu") -> str:
     """MLIR text of a module with `func.func @<sig.func_name>` computing `sig` on builtin tensors.
 
     Arguments and result follow `sig.arg_shapes` / `sig.result_shape` (layouts, dtype), exactly
     as `sig.get_nn_module()`. Raises `UnsupportedError` when no exact lowering exists.
+    `target_name` matters only for the CPU-specific parts (tile configurations, the im2col +
+    tiled matmul path, padded widths); other targets get the same IR without them.
     """
     P = _checked_plan(sig)
     elt = _ELT[sig.dtype]
     b = _B()
+    b.cpu = target_name in _CPU_TARGETS
     b.widen = _use_im2col(sig)
     # Measured per family: grouped 3D convs ran 0.8x the time this way, grouped 2D ones up to
     # 1.6x (a 1x3 grouped backward-data conv), so those keep IREE's own lowering.
-    b.im2col = b.widen and (P.G == 1 or P.nsp == 3)
+    b.im2col = b.cpu and b.widen and (P.G == 1 or P.nsp == 3)
     shapes = sig.arg_shapes
     if sig.mode is Mode.FWD:
         a0 = _arg(b, 0, shapes[0], elt, _letters_to_labels(sig.input_layout, "C"))
