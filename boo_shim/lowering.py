@@ -374,6 +374,61 @@ class _B:
         self.emit(f"}} -> {out.type}")
         return out
 
+    def table_gather(self, src: _V, labels: Sequence[str], shape: Sequence[int], exprs: Sequence[str]) -> _V:
+        """`gather`, vectorised: when src's last dim is read at the innermost output index, the
+        other source indices come from small constant i32 tables (input operands over the
+        output dims they depend on) and the last from `linalg.index`.
+
+        A plain `gather` has only an output operand, so IREE collapses all its dims into one
+        and recomputes every index with divisions: 0.96 ms for a 144x144x5x5 flip. The table
+        operands stop that collapse, and the innermost reads become contiguous vector loads
+        (0.54 ms). Falls back to `gather` when src's last dim is not read that way.
+        """
+        labels, shape = tuple(labels), tuple(shape)
+        inner = labels[-1]
+        deps = [tuple(l for l in labels if "{" + l + "}" in ex) for ex in exprs]
+        if exprs[-1] != "{" + inner + "}" or any(inner in d for d in deps[:-1]):
+            return self.gather(src, labels, shape, exprs)
+        names = {l: f"d{i}" for i, l in enumerate(labels)}
+        dims = ", ".join(names[l] for l in labels)
+        tables, args, body = [], [], []
+        for j, (ex, dep) in enumerate(zip(exprs[:-1], deps[:-1])):
+            if not dep:
+                body.append(f"  %jx{j} = arith.constant {_eval_index(ex, {})} : index")
+                continue
+            sizes = [shape[labels.index(l)] for l in dep]
+            values = [_eval_index(ex, dict(zip(dep, at))) for at in itertools.product(*map(range, sizes))]
+            flat = _V(self.fresh("tbl"), (len(values),), "i32", ("all",))
+            self.emit(f"{flat.name} = arith.constant dense<[{_csv(values)}]> : {flat.type}")
+            tv = flat
+            if len(dep) > 1:
+                tv = _V(self.fresh("tbl"), tuple(sizes), "i32", dep)
+                self.emit(
+                    f"{tv.name} = tensor.expand_shape {flat.name} [[{_csv(range(len(dep)))}]] output_shape "
+                    f"[{_csv(sizes)}] : {flat.type} into {tv.type}"
+                )
+            tables.append((tv, f"affine_map<({dims}) -> ({', '.join(names[l] for l in dep)})>"))
+            args.append(f"%ti{j}: i32")
+            body.append(f"  %jx{j} = arith.index_cast %ti{j} : i32 to index")
+        e = self.empty(shape, src.elt, labels)
+        out = _V(self.fresh("g"), shape, src.elt, labels)
+        its = ", ".join(['"parallel"'] * len(labels))
+        maps = ", ".join([m for _, m in tables] + [f"affine_map<({dims}) -> ({dims})>"])
+        ins = f"ins({', '.join(t.name for t, _ in tables)} : {', '.join(t.type for t, _ in tables)}) " if tables else ""
+        self.emit(
+            f"{out.name} = linalg.generic {{indexing_maps = [{maps}], iterator_types = [{its}]}} "
+            f"{ins}outs({e.name} : {e.type}) {{"
+        )
+        self.emit(f"^bb0({', '.join(args + [f'%b: {src.elt}'])}):")
+        for line in body:
+            self.emit(line)
+        self.emit(f"  %jlast = linalg.index {len(labels) - 1} : index")
+        idx = ", ".join([f"%jx{j}" for j in range(len(exprs) - 1)] + ["%jlast"])
+        self.emit(f"  %val = tensor.extract {src.name}[{idx}] : {src.type}")
+        self.emit(f"  linalg.yield %val : {src.elt}")
+        self.emit(f"}} -> {out.type}")
+        return out
+
     def epilogue(self, v: _V, labels: Sequence[str], elt: str, bias: _V | None, bias_label: str | None) -> _V:
         """Transpose v to `labels`, add bias (indexed by bias_label dims), cast to elt: one generic."""
         labels = tuple(labels)
@@ -420,6 +475,14 @@ def _csv(xs) -> str:
 
 def _groups(groups: list[list[int]]) -> str:
     return "[" + ", ".join("[" + _csv(g) + "]" for g in groups) + "]"
+
+
+def _eval_index(expr: str, values: dict[str, int]) -> int:
+    """The value of one of our index templates ("{g} * 4 + {c}", "7 - {k0} * 2") at `values`."""
+    text = expr.format(**{k: str(v) for k, v in values.items()})
+    if not set(text) <= set("0123456789+-* ()"):
+        raise UnsupportedError(f"internal: index template {expr!r}")
+    return int(eval(text, {"__builtins__": {}}))  # digits and + - * only, checked above
 
 
 def _sub(expr: str, names: dict[str, str]) -> str:
@@ -902,7 +965,9 @@ def _emit_bwd(b: _B, P: _Plan, dyv: _V, wv: _V, elt: str, bias: _V | None, out_l
                 q = prm[i]
                 top = q["r0"] + q["step"] * (q["J"] - 1)
                 exprs.append(f"{top} - {{k{i}}} * {q['step']}" if q["J"] > 1 else f"{top}")
-        wp = b.barrier(b.gather(wv, wl, wshape, exprs))
+        # One tap is a plain copy, which the collapsed gather already does at full speed.
+        gather = b.table_gather if any(q["J"] > 1 for q in prm) else b.gather
+        wp = b.barrier(gather(wv, wl, wshape, exprs))
         cv = _Conv(dy, wp, (1,) * P.nsp, tuple(q["dil"] for q in prm), tuple(q["lo"] for q in prm),
                    tuple(q["hi"] for q in prm), tuple(q["Q"] for q in prm))
         piece = _conv_core(b, cv, style)
