@@ -175,6 +175,13 @@ class _B:
         turns it into a generic that compiles no better."""
         return v if v.elt == "f32" else self.barrier(self.extf(v))
 
+    def transposed(self, v: _V, labels: Sequence[str], widen: bool) -> _V:
+        """`v` transposed to `labels` behind a barrier, and extended to f32 in the same dispatch
+        when `widen` (one pass over it, not two)."""
+        if not widen or v.elt == "f32":
+            return self.transpose(v, labels, barrier=True)
+        return self.widened(self.transpose(v, labels))
+
     def add(self, a: _V, c: _V) -> _V:
         assert a.labels == c.labels and a.shape == c.shape
         e = self.empty(a.shape, a.elt, a.labels)
@@ -601,11 +608,12 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
         # (measured: 0.82x for 144->288 3x3 on 14x14, 0.94x for 3->64 7x7; 1.12x for 32->64
         # 5x5 on 10x14x14, which keeps HWCF).
         wl = [l for l in w.labels if l != "f"] + ["f"]
-    w = b.transpose(w, wl, barrier=True)
-    if b.widen and not (depthwise or G > 1):
-        x, w = b.widened(x), b.widened(w)
+    widen = b.widen and not (depthwise or G > 1)
+    w = b.transposed(w, wl, widen)
     if col_path:
-        return _im2col_matmul(b, x, w, cv, stride, acc_elt)
+        return _im2col_matmul(b, x, w, cv, stride, acc_elt)  # the copy widens x itself
+    if widen:
+        x = b.widened(x)
     ints = lambda v: f"dense<[{_csv(v)}]> : tensor<{len(v)}xi64>"  # noqa: E731
     attrs = f"{{dilations = {ints(cv.dil)}, strides = {ints(stride)}}}"
     sizes = {"n": x.size("n"), "g": G, "f": F, "c": C, **dict(zip(S, cv.out_sp))}
@@ -636,16 +644,19 @@ def _im2col_matmul(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
     for i, (sl, kl) in enumerate(zip(S, K)):
         src[sl] = f"{names[sl]} * {stride[i]} + {names[kl]} * {cv.dil[i]}"
     cshape = [sizes[l] for l in col_labels]
-    e = b.empty(cshape, x.elt, col_labels)
-    col = _V(b.fresh("col"), tuple(cshape), x.elt, tuple(col_labels))
+    elt = w.elt  # f32 when widening: the copy extends x as it goes
+    e = b.empty(cshape, elt, col_labels)
+    col = _V(b.fresh("col"), tuple(cshape), elt, tuple(col_labels))
     its = ", ".join(['"parallel"'] * len(col_labels))
     b.emit(
         f"{col.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(src[l] for l in x.labels)})>, "
         f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({x.name} : {x.type}) "
         f"outs({e.name} : {e.type}) {{"
     )
-    b.emit(f"^bb0(%a: {x.elt}, %o: {x.elt}):")
-    b.emit(f"  linalg.yield %a : {x.elt}")
+    b.emit(f"^bb0(%a: {x.elt}, %o: {elt}):")
+    if elt != x.elt:
+        b.emit(f"  %x = arith.extf %a : {x.elt} to {elt}")
+    b.emit(f"  linalg.yield {'%x' if elt != x.elt else '%a'} : {elt}")
     b.emit(f"}} -> {col.type}")
     a = b.merge(b.merge(b.barrier(col), red, "r"), ["n"] + S, "m")
     wm = b.merge(w, red, "r")
@@ -681,12 +692,10 @@ def _conv3d_by_depth_taps(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) 
 
 def _nhwc_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
     """Channels-last 1x1 (any rank): y[(n, p), f] = x[(n, p), c] @ W[c, f], one matmul."""
-    x = b.transpose(x, ["n"] + S + ["c"], barrier=True)
+    x = b.transposed(x, ["n"] + S + ["c"], b.widen)
     sizes = [x.size("n")] + [x.size(l) for l in S]
     xm = b.merge(x, ["n"] + S, "m")
-    w = b.collapse_to(b.transpose(w, K + ["c", "f"], barrier=True), ["c", "f"])
-    if b.widen:
-        xm, w = b.widened(xm), b.widened(w)
+    w = b.collapse_to(b.transposed(w, K + ["c", "f"], b.widen), ["c", "f"])
     out = _tiled_matmul(b, xm.relabel({"c": "r"}), w.relabel({"c": "r"}), acc_elt)
     out = b.split(out, "m", ["n"] + S, sizes)
     return b.expand_from(out, ["n"] + S + ["g", "f"], sizes + [1, w.size("f")])
