@@ -628,11 +628,13 @@ def _conv_core(b: _B, cv: _Conv, style: str, acc_elt: str = "f32") -> _V:
 
 
 def _im2col_matmul(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
-    """A channels-last 2D conv (x padded, w HWCF) as an im2col copy and one tiled matmul.
+    """A 2D conv (x padded, any layout; w with f last) as an im2col copy and one tiled matmul.
 
-    This is the rewrite IREE's `--iree-global-opt-use-im2col-for-convs` does (the same copy,
-    the same matmul), written out so the matmul gets `_matmul_tiles`: a matmul IREE creates
-    itself cannot be given tiles.
+    This is the rewrite IREE's `--iree-global-opt-use-im2col-for-convs` does (a copy, then a
+    matmul), written out so the matmul gets `_matmul_tiles`: a matmul IREE creates itself
+    cannot be given tiles. The copy reads x in whatever layout it has, lays the reduction
+    dims out in w's order (so w needs no reordering beyond putting f last), and extends x to
+    w's element type as it goes.
     """
     S, K = _spatial(2, "s"), _spatial(2, "k")
     red = [l for l in w.labels if l != "f"]  # the reduction dims, in w's order
