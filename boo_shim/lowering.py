@@ -151,23 +151,31 @@ class _B:
         self.emit(f"{v.name} = linalg.fill ins({z} : {elt}) outs({e.name} : {e.type}) -> {v.type}")
         return v
 
-    def extf(self, v: _V, elt: str = "f32") -> _V:
-        if v.elt == elt:
-            return v
-        e = self.empty(v.shape, elt, v.labels)
-        out = _V(self.fresh("w"), v.shape, elt, v.labels)
-        dims = ", ".join(f"d{i}" for i in range(len(v.shape)))
-        its = ", ".join(['"parallel"'] * len(v.shape))
+    def copy(self, src: _V, labels: Sequence[str], shape: Sequence[int], at: dict, elt: str, hint: str = "w") -> _V:
+        """out[labels] = src[...] extended to `elt`: src's dim l is read at `at[l]`, an affine
+        template of the output labels ("{s0} * 2 + {k0}"), or at output dim l if absent.
+        One generic with an input map: the im2col copies, and plain widening."""
+        labels, shape = tuple(labels), tuple(shape)
+        names = {l: f"d{i}" for i, l in enumerate(labels)}
+        dims = ", ".join(names[l] for l in labels)
+        smap = ", ".join(_sub(at.get(l, "{" + l + "}"), names) for l in src.labels)
+        e = self.empty(shape, elt, labels)
+        out = _V(self.fresh(hint), shape, elt, labels)
+        its = ", ".join(['"parallel"'] * len(labels))
         self.emit(
-            f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>, "
-            f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({v.name} : {v.type}) "
+            f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({smap})>, "
+            f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({src.name} : {src.type}) "
             f"outs({e.name} : {e.type}) {{"
         )
-        self.emit(f"^bb0(%a: {v.elt}, %o: {elt}):")
-        self.emit(f"  %x = arith.extf %a : {v.elt} to {elt}")
-        self.emit(f"  linalg.yield %x : {elt}")
+        self.emit(f"^bb0(%a: {src.elt}, %o: {elt}):")
+        if elt != src.elt:
+            self.emit(f"  %x = arith.extf %a : {src.elt} to {elt}")
+        self.emit(f"  linalg.yield {'%x' if elt != src.elt else '%a'} : {elt}")
         self.emit(f"}} -> {out.type}")
         return out
+
+    def extf(self, v: _V, elt: str = "f32") -> _V:
+        return v if v.elt == elt else self.copy(v, v.labels, v.shape, {}, elt)
 
     def widened(self, v: _V) -> _V:
         """`v` as f32 in its own dispatch: IREE's bf16 matmul code ran ~2x slower than f32 here
@@ -640,26 +648,9 @@ def _im2col_matmul(b: _B, x: _V, w: _V, cv: _Conv, stride, acc_elt: str) -> _V:
     red = [l for l in w.labels if l != "f"]  # the reduction dims, in w's order
     col_labels = ["n"] + S + red
     sizes = {"n": x.size("n"), "c": x.size("c"), **dict(zip(S, cv.out_sp)), **{k: w.size(k) for k in K}}
-    names = {l: f"d{i}" for i, l in enumerate(col_labels)}
-    dims = ", ".join(names[l] for l in col_labels)
-    src = {l: names[l] for l in ("n", "c")}
-    for i, (sl, kl) in enumerate(zip(S, K)):
-        src[sl] = f"{names[sl]} * {stride[i]} + {names[kl]} * {cv.dil[i]}"
-    cshape = [sizes[l] for l in col_labels]
-    elt = w.elt  # f32 when widening: the copy extends x as it goes
-    e = b.empty(cshape, elt, col_labels)
-    col = _V(b.fresh("col"), tuple(cshape), elt, tuple(col_labels))
-    its = ", ".join(['"parallel"'] * len(col_labels))
-    b.emit(
-        f"{col.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(src[l] for l in x.labels)})>, "
-        f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({x.name} : {x.type}) "
-        f"outs({e.name} : {e.type}) {{"
-    )
-    b.emit(f"^bb0(%a: {x.elt}, %o: {elt}):")
-    if elt != x.elt:
-        b.emit(f"  %x = arith.extf %a : {x.elt} to {elt}")
-    b.emit(f"  linalg.yield {'%x' if elt != x.elt else '%a'} : {elt}")
-    b.emit(f"}} -> {col.type}")
+    at = {sl: f"{{{sl}}} * {stride[i]} + {{{kl}}} * {cv.dil[i]}" for i, (sl, kl) in enumerate(zip(S, K))}
+    # w.elt is f32 when widening: the copy extends x as it goes.
+    col = b.copy(x, col_labels, [sizes[l] for l in col_labels], at, w.elt, "col")
     a = b.merge(b.merge(b.barrier(col), red, "r"), ["n"] + S, "m")
     wm = b.merge(w, red, "r")
     N = wm.size("f")
@@ -1048,32 +1039,10 @@ def _wrw_im2col(b: _B, P: _Plan, dy: _V, x: _V) -> _V:
     taps = ["c"] + K if not cl and P.Cg < 16 else K + ["c"]
     col_labels = ["n"] + taps + O if cl else ["n"] + O + taps
     sizes = {"n": x.size("n"), "c": P.Cg, **dict(zip(K, P.k_sp)), **dict(zip(O, P.y_sp))}
-    names = {l: f"d{i}" for i, l in enumerate(col_labels)}
-    dims = ", ".join(names[l] for l in col_labels)
-
-    def xe(l):
-        if l in S:
-            i = S.index(l)
-            return f"{names[O[i]]} * {sig.stride[i]} + {names[K[i]]} * {sig.dilation[i]}"
-        return names[l]
-
-    cshape = [sizes[l] for l in col_labels]
+    at = {S[i]: f"{{{O[i]}}} * {sig.stride[i]} + {{{K[i]}}} * {sig.dilation[i]}" for i in range(P.nsp)}
     # Widened, the copy writes f32 (in a dispatch of its own, see _B.widened) and dy is extended
     # too: IREE's bf16 batch matmul ran 2.5-3x slower than the f32 one with tiles.
-    col_elt = "f32" if b.widen else x.elt
-    e = b.empty(cshape, col_elt, col_labels)
-    col = _V(b.fresh("col"), tuple(cshape), col_elt, tuple(col_labels))
-    its = ", ".join(['"parallel"'] * len(col_labels))
-    b.emit(
-        f"{col.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({', '.join(xe(l) for l in x.labels)})>, "
-        f"affine_map<({dims}) -> ({dims})>], iterator_types = [{its}]}} ins({x.name} : {x.type}) "
-        f"outs({e.name} : {e.type}) {{"
-    )
-    b.emit(f"^bb0(%a: {x.elt}, %o: {col_elt}):")
-    if col_elt != x.elt:
-        b.emit(f"  %x = arith.extf %a : {x.elt} to {col_elt}")
-    b.emit(f"  linalg.yield {'%x' if col_elt != x.elt else '%a'} : {col_elt}")
-    b.emit(f"}} -> {col.type}")
+    col = b.copy(x, col_labels, [sizes[l] for l in col_labels], at, "f32" if b.widen else x.elt, "col")
     if b.widen:
         col, dy = b.barrier(col), b.widened(dy)
     rc = math.prod(P.k_sp) * P.Cg
