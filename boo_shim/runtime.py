@@ -65,6 +65,20 @@ def _aligned_copy(a: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Owner:
+    """Keeps IREE's mapping and buffer view alive for as long as a numpy view of them lives.
+
+    The array `MappedMemory.asarray` returns ends in a memoryview with no owner; what keeps the
+    memory alive is inside the binding. Arrays made from this object have it as their base, so
+    the lifetime is ours to see and does not rest on that detail.
+    """
+
+    def __init__(self, view: np.ndarray, keep: tuple):
+        self.__array_interface__ = view.__array_interface__
+        self._view = view
+        self._keep = keep
+
+
 class _Device:
     """One IREE VM instance + HAL device per driver, shared by every kernel on it."""
 
@@ -153,8 +167,12 @@ class Kernel:
     def _read(self, bv) -> np.ndarray:
         shape = tuple(self.signature.result_shape)
         if self._dev.import_ok:
+            # The result is IREE's own fresh buffer for this call: hand it out in place rather
+            # than copy it (a copy of an 8 MB output cost 0.5 ms, a quarter of the call).
             mapped = bv.map()
-            return np.array(mapped.asarray(shape, self.in_dtype), copy=True)
+            nbytes = int(np.prod(shape)) * self.in_dtype.itemsize
+            raw = np.asarray(_Owner(mapped.asarray((nbytes,), np.dtype(np.uint8)), (mapped, bv)))
+            return raw.view(self.in_dtype).reshape(shape)
         from iree.runtime.array_interop import DeviceArray
 
         return np.array(DeviceArray(self._dev.device, bv, override_dtype=self.in_dtype).to_host(), copy=True)

@@ -44,6 +44,25 @@ def test_numpy_in_numpy_out_and_out_buffer():
     np.testing.assert_array_equal(out, res)
 
 
+def test_results_are_not_copied_and_outlive_later_calls():
+    """A result is a view of IREE's buffer for that call; it must stay valid (and unchanged)
+    while later calls allocate and write their own results."""
+    import gc
+
+    sig = SIGS[0]
+    kernel = get_kernel(sig, "cpu")
+    first = [to_numpy(a) for a in sig.get_sample_conv_args(seed=1)]
+    kept = kernel.run(*first)
+    expected = kept.copy()
+    assert not kept.flags.owndata  # in place: no copy of the output
+    for seed in range(2, 12):
+        other = kernel.run(*[to_numpy(a) for a in sig.get_sample_conv_args(seed=seed)])
+        assert not np.array_equal(other, expected)
+        del other
+        gc.collect()
+    np.testing.assert_array_equal(kept, expected)
+
+
 def test_wrong_inputs_are_refused():
     sig = SIGS[0]
     kernel = get_kernel(sig, "cpu")
