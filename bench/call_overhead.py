@@ -13,10 +13,8 @@ Times, in alternating blocks (best block median kept, as bench/cpu_vs_torch.py d
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,6 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from boo_shim.grammar import parse_command  # noqa: E402
 from boo_shim.runtime import LoadedKernels, to_numpy  # noqa: E402
+from cpu_vs_torch import median_ms  # noqa: E402  (this folder is on sys.path: a script here)
 
 DEFAULT = [
     "conv -n 51 -c 832 -H 7 -W 7 -k 48 -y 1 -x 1 -p 0 -q 0 -u 1 -v 1 -l 1 -j 1 -m conv -g 1 -F 2",
@@ -31,15 +30,6 @@ DEFAULT = [
     "--in_layout NHWC --fil_layout NHWC --out_layout NHWC",
     "conv -n 1 -c 8 -H 8 -W 8 -k 8 -y 1 -x 1 -p 0 -q 0 -u 1 -v 1 -l 1 -j 1 -m conv -g 1 -F 1",
 ]
-
-
-def block_ms(fn, iters: int = 8) -> float:
-    samples = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
 
 
 def main(argv: list[str]) -> int:
@@ -52,12 +42,7 @@ def main(argv: list[str]) -> int:
             kernel = loaded.get(sig, "cpu", cache_dir=cache)
             args = [to_numpy(a) for a in sig.get_sample_conv_args(seed=0)]
             rt = kernel._dev.rt
-            inputs = rt.VmVariantList(len(args))
-            held = []
-            for a in args:
-                bv, keep = kernel._buffer_view(a)
-                held.append(keep)
-                inputs.push_ref(bv)
+            inputs, _held = kernel.arg_list(args)  # imported once, kept alive for the loop
 
             def invoke():
                 kernel._ctx.invoke(kernel._fn, inputs, rt.VmVariantList(1))
@@ -74,7 +59,7 @@ def main(argv: list[str]) -> int:
             best = {name: float("inf") for name in fns}
             for _ in range(5):  # interleaved: this VM's speed drifts within a second
                 for name, fn in fns.items():
-                    best[name] = min(best[name], block_ms(fn))
+                    best[name] = min(best[name], median_ms(fn, 8, warmup=0))
             mb = run().nbytes / 1e6
             print(f"{best['invoke']:>10.3f} {best['run']:>8.3f} {best['run+copy']:>12.3f} {mb:>7.1f}  {line}",
                   flush=True)

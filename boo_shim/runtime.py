@@ -139,6 +139,16 @@ class Kernel:
         )
         return bv, a
 
+    def arg_list(self, arrays: list[np.ndarray]) -> tuple[object, list[np.ndarray]]:
+        """The VM argument list for `arrays`, and the arrays it imported (keep them alive)."""
+        args = self._dev.rt.VmVariantList(len(arrays))
+        keep = []
+        for a in arrays:
+            bv, held = self._buffer_view(a)
+            keep.append(held)
+            args.push_ref(bv)
+        return args, keep
+
     def run(self, *inputs, out: np.ndarray | None = None, check: bool = True) -> np.ndarray:
         """Run on numpy arrays or torch CPU tensors; returns a numpy array (written into `out`
         when given: how the daemon fills shared memory)."""
@@ -146,12 +156,7 @@ class Kernel:
         arrays = [to_numpy(a) for a in inputs]
         if check:
             self.check_inputs(arrays)
-        args = rt.VmVariantList(len(arrays))
-        keep = []
-        for a in arrays:
-            bv, held = self._buffer_view(a)
-            keep.append(held)
-            args.push_ref(bv)
+        args, keep = self.arg_list(arrays)  # `keep` holds the imported memory until the call ends
         rets = rt.VmVariantList(1)
         t0 = time.perf_counter()
         self._ctx.invoke(self._fn, args, rets)
