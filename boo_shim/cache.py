@@ -160,6 +160,41 @@ class KernelCache:
                 return
             shutil.rmtree(trash, ignore_errors=True)
 
+    # ------------------------------------------------------------------ failures
+    # A key whose compile failed deterministically gets a sibling `<key>.failed/` directory
+    # (meta.json with "failed": true, plus the IR and command that failed), so that the next
+    # request answers at once instead of compiling again. It sits beside the positive entry
+    # rather than inside it so that nothing that validates or repairs positive entries can
+    # mistake one for the other; `entries()`, `clear()` and `prune()` see it like any entry.
+    FAILED_SUFFIX = ".failed"
+
+    def lookup_failure(self, target_id: str, key: str) -> CacheEntry | None:
+        path = self._entry_dir(target_id, key + self.FAILED_SUFFIX)
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+        except (OSError, ValueError):
+            return None  # absent, or unreadable: compiling again is the safe answer
+        return CacheEntry(path, meta) if isinstance(meta, dict) and meta.get("failed") else None
+
+    def store_failure(self, target_id: str, key: str, meta: dict, mlir: str | None = None,
+                      command: str | None = None) -> CacheEntry:
+        path = self._entry_dir(target_id, key + self.FAILED_SUFFIX)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+        try:
+            if mlir is not None:
+                (tmp / "kernel.mlir").write_text(mlir)
+            if command is not None:
+                (tmp / "compile.sh").write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\"\n" + command + "\n")
+            meta = dict(meta, failed=True, created=time.time())
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+            self._discard(path)
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return CacheEntry(path, meta)
+
     # ------------------------------------------------------------------ maintenance
     def entries(self) -> list[CacheEntry]:
         base = self.root / LAYOUT_VERSION
