@@ -39,6 +39,11 @@
 #define MAGIC_HANDLE 0x424f4f48u /* "BOOH" */
 #define MAGIC_TENSOR 0x424f4f54u /* "BOOT" */
 #define MAGIC_CONV 0x424f4f43u   /* "BOOC" */
+#define MAGIC_ACTIV 0x424f4f41u  /* "BOOA" */
+#define MAGIC_POOL 0x424f4f50u   /* "BOOP" */
+#define MAGIC_PLAN 0x424f4f46u   /* "BOOF" */
+#define MAGIC_FOP 0x424f4f4fu    /* "BOOO" */
+#define MAGIC_ARGS 0x424f4f52u   /* "BOOR" */
 #define MAGIC_DEAD 0xdeadbeefu
 
 /* Solution ids reported by the immediate-mode API (reference specific). */
@@ -50,7 +55,7 @@
 #define REF_VERSION_MINOR 4
 #define REF_VERSION_PATCH 0
 
-struct miopenHandle_s
+struct miopenHandle
 {
     uint32_t magic;
     miopenAcceleratorQueue_t stream;
@@ -58,7 +63,7 @@ struct miopenHandle_s
     float last_ms;
 };
 
-struct miopenTensorDescriptor_s
+struct miopenTensorDescriptor
 {
     uint32_t magic;
     int nd; /* 0 = not set yet */
@@ -67,7 +72,7 @@ struct miopenTensorDescriptor_s
     int64_t strides[REF_MAX_DIMS];
 };
 
-struct miopenConvolutionDescriptor_s
+struct miopenConvolutionDescriptor
 {
     uint32_t magic;
     miopenConvolutionMode_t mode;
@@ -77,16 +82,26 @@ struct miopenConvolutionDescriptor_s
     int dil[REF_MAX_SPATIAL];
     int adj[REF_MAX_SPATIAL];
     int groups;
+    /* miopenSetConvolutionAttribute values (MIOpen's defaults: FP16_ALT_IMPL
+     * -1 = library's choice, DETERMINISTIC 0, FP8 rounding stochastic, math
+     * type default) and the find mode (default DynamicHybrid).  They change
+     * nothing in the computation here (it is always deterministic and
+     * double accumulated); they are stored and read back. */
+    int attr_fp16_alt;
+    int attr_deterministic;
+    int attr_fp8_rounding;
+    int attr_math_type;
+    miopenConvolutionFindMode_t find_mode;
 };
 
-typedef struct miopenTensorDescriptor_s tdesc_t;
-typedef struct miopenConvolutionDescriptor_s cdesc_t;
+typedef struct miopenTensorDescriptor tdesc_t;
+typedef struct miopenConvolutionDescriptor cdesc_t;
 
 /* ======================================================================
  * small helpers
  * ====================================================================== */
 
-static int handle_ok(const struct miopenHandle_s* h) { return h != NULL && h->magic == MAGIC_HANDLE; }
+static int handle_ok(const struct miopenHandle* h) { return h != NULL && h->magic == MAGIC_HANDLE; }
 
 static int tensor_ok(const tdesc_t* t) { return t != NULL && t->magic == MAGIC_TENSOR && t->nd > 0; }
 
@@ -109,8 +124,9 @@ static int dtype_known(miopenDataType_t t)
     case miopenInt8:
     case miopenBFloat16:
     case miopenDouble:
-    case miopenFloat8:
-    case miopenBFloat8: return 1;
+    case miopenFloat8_fnuz:
+    case miopenBFloat8_fnuz:
+    case miopenInt64: return 1;
     default: return 0;
     }
 }
@@ -129,7 +145,8 @@ static size_t dtype_size(miopenDataType_t t)
     case miopenBFloat16: return 2;
     case miopenFloat:
     case miopenInt32: return 4;
-    case miopenDouble: return 8;
+    case miopenDouble:
+    case miopenInt64: return 8;
     default: return 1;
     }
 }
@@ -337,7 +354,7 @@ MIOPEN_EXPORT miopenStatus_t miopenCreateWithStream(miopenHandle_t* handle,
 {
     if(handle == NULL)
         return miopenStatusBadParm;
-    struct miopenHandle_s* h = (struct miopenHandle_s*)calloc(1, sizeof(*h));
+    struct miopenHandle* h = (struct miopenHandle*)calloc(1, sizeof(*h));
     if(h == NULL)
         return miopenStatusAllocFailed;
     h->magic  = MAGIC_HANDLE;
@@ -425,7 +442,7 @@ MIOPEN_EXPORT miopenStatus_t miopenDestroyTensorDescriptor(miopenTensorDescripto
 static miopenStatus_t set_tensor(tdesc_t* t,
                                  miopenDataType_t dtype,
                                  int nd,
-                                 const int* lens,
+                                 const int64_t* lens,
                                  const int64_t* strides /* NULL: packed */)
 {
     if(t == NULL || t->magic != MAGIC_TENSOR || lens == NULL)
@@ -469,7 +486,7 @@ static miopenStatus_t set_tensor(tdesc_t* t,
 MIOPEN_EXPORT miopenStatus_t miopenSet4dTensorDescriptor(
     miopenTensorDescriptor_t tensorDesc, miopenDataType_t dataType, int n, int c, int h, int w)
 {
-    int lens[4] = {n, c, h, w};
+    int64_t lens[4] = {n, c, h, w};
     return set_tensor(tensorDesc, dataType, 4, lens, NULL);
 }
 
@@ -484,7 +501,7 @@ MIOPEN_EXPORT miopenStatus_t miopenSet4dTensorDescriptorEx(miopenTensorDescripto
                                                            int hStride,
                                                            int wStride)
 {
-    int lens[4]        = {n, c, h, w};
+    int64_t lens[4]    = {n, c, h, w};
     int64_t strides[4] = {nStride, cStride, hStride, wStride};
     return set_tensor(tensorDesc, dataType, 4, lens, strides);
 }
@@ -495,14 +512,39 @@ MIOPEN_EXPORT miopenStatus_t miopenSetTensorDescriptor(miopenTensorDescriptor_t 
                                                        const int* dimsA,
                                                        const int* stridesA)
 {
-    if(nbDims < 1 || nbDims > REF_MAX_DIMS)
+    if(nbDims < 1 || nbDims > REF_MAX_DIMS || dimsA == NULL)
         return miopenStatusBadParm;
+    int64_t lens[REF_MAX_DIMS];
+    for(int i = 0; i < nbDims; ++i)
+        lens[i] = dimsA[i];
     if(stridesA == NULL)
-        return set_tensor(tensorDesc, dataType, nbDims, dimsA, NULL);
+        return set_tensor(tensorDesc, dataType, nbDims, lens, NULL);
     int64_t strides[REF_MAX_DIMS];
     for(int i = 0; i < nbDims; ++i)
         strides[i] = stridesA[i];
-    return set_tensor(tensorDesc, dataType, nbDims, dimsA, strides);
+    return set_tensor(tensorDesc, dataType, nbDims, lens, strides);
+}
+
+/* Same as miopenSetTensorDescriptor with size_t lengths and strides. */
+MIOPEN_EXPORT miopenStatus_t miopenSetTensorDescriptorV2(miopenTensorDescriptor_t tensorDesc,
+                                                         miopenDataType_t dataType,
+                                                         int nbDims,
+                                                         const size_t* dimsA,
+                                                         const size_t* stridesA)
+{
+    if(nbDims < 1 || nbDims > REF_MAX_DIMS || dimsA == NULL)
+        return miopenStatusBadParm;
+    int64_t lens[REF_MAX_DIMS], strides[REF_MAX_DIMS];
+    for(int i = 0; i < nbDims; ++i)
+    {
+        /* anything above INT64_MAX would wrap negative; set_tensor rejects
+         * it (and any total above REF_MAX_ELEMS) */
+        if(dimsA[i] > (size_t)INT64_MAX || (stridesA != NULL && stridesA[i] > (size_t)INT64_MAX))
+            return miopenStatusBadParm;
+        lens[i]    = (int64_t)dimsA[i];
+        strides[i] = stridesA != NULL ? (int64_t)stridesA[i] : 0;
+    }
+    return set_tensor(tensorDesc, dataType, nbDims, lens, stridesA != NULL ? strides : NULL);
 }
 
 /* Lengths are in logical N, C, spatial... order (as in MIOpen); the layout
@@ -515,9 +557,13 @@ MIOPEN_EXPORT miopenStatus_t miopenSetNdTensorDescriptorWithLayout(miopenTensorD
 {
     if(lens == NULL || num_lens < 1 || num_lens > REF_MAX_DIMS)
         return miopenStatusBadParm;
+    int64_t ln[REF_MAX_DIMS];
     for(int i = 0; i < num_lens; ++i)
+    {
         if(lens[i] <= 0)
             return miopenStatusBadParm;
+        ln[i] = lens[i];
+    }
 
     int64_t st[REF_MAX_DIMS];
     switch(tensorLayout)
@@ -527,7 +573,7 @@ MIOPEN_EXPORT miopenStatus_t miopenSetNdTensorDescriptorWithLayout(miopenTensorD
         if((tensorLayout == miopenTensorNCHW && num_lens != 4) ||
            (tensorLayout == miopenTensorNCDHW && num_lens != 5))
             return miopenStatusBadParm;
-        return set_tensor(tensorDesc, dataType, num_lens, lens, NULL);
+        return set_tensor(tensorDesc, dataType, num_lens, ln, NULL);
     case miopenTensorNHWC:
     case miopenTensorNDHWC:
     {
@@ -544,7 +590,7 @@ MIOPEN_EXPORT miopenStatus_t miopenSetNdTensorDescriptorWithLayout(miopenTensorD
             s *= lens[i];
         }
         st[0] = s;
-        return set_tensor(tensorDesc, dataType, num_lens, lens, st);
+        return set_tensor(tensorDesc, dataType, num_lens, ln, st);
     }
     case miopenTensorCHWN:
     {
@@ -554,7 +600,7 @@ MIOPEN_EXPORT miopenStatus_t miopenSetNdTensorDescriptorWithLayout(miopenTensorD
         st[3] = lens[0];
         st[2] = st[3] * lens[3];
         st[1] = st[2] * lens[2];
-        return set_tensor(tensorDesc, dataType, num_lens, lens, st);
+        return set_tensor(tensorDesc, dataType, num_lens, ln, st);
     }
     case miopenTensorNCHWc4:
     case miopenTensorNCHWc8:
@@ -648,6 +694,17 @@ static void conv_reset(cdesc_t* c, int sdim)
     c->groups = 1;
 }
 
+/* Attributes and find mode survive miopenInitConvolution*Descriptor: MIOpen
+ * keeps them in the descriptor object, the init functions set the geometry. */
+static void conv_defaults(cdesc_t* c)
+{
+    c->attr_fp16_alt      = -1;
+    c->attr_deterministic = 0;
+    c->attr_fp8_rounding  = miopenF8RoundingModeStochastic;
+    c->attr_math_type     = miopenMathDefault;
+    c->find_mode          = miopenConvolutionFindModeDefault;
+}
+
 MIOPEN_EXPORT miopenStatus_t miopenCreateConvolutionDescriptor(miopenConvolutionDescriptor_t* convDesc)
 {
     if(convDesc == NULL)
@@ -657,6 +714,7 @@ MIOPEN_EXPORT miopenStatus_t miopenCreateConvolutionDescriptor(miopenConvolution
         return miopenStatusAllocFailed;
     c->magic = MAGIC_CONV;
     conv_reset(c, 2);
+    conv_defaults(c);
     *convDesc = c;
     return miopenStatusSuccess;
 }
@@ -670,12 +728,18 @@ MIOPEN_EXPORT miopenStatus_t miopenDestroyConvolutionDescriptor(miopenConvolutio
     return miopenStatusSuccess;
 }
 
-static miopenStatus_t check_mode(miopenConvolutionMode_t m)
+/* MIOpen's ConvolutionDescriptor constructor turns the deprecated
+ * miopenGroupConv / miopenDepthwise modes into miopenConvolution (the group
+ * count comes from miopenSetConvolutionGroupCount); other values are BadParm. */
+static miopenStatus_t check_mode(miopenConvolutionMode_t* m)
 {
-    if(m == miopenConvolution || m == miopenTranspose)
+    if(*m == miopenConvolution || *m == miopenTranspose)
         return miopenStatusSuccess;
-    if(m == miopenGroupConv || m == miopenDepthwise)
-        return miopenStatusNotImplemented; /* deprecated legacy modes */
+    if(*m == miopenGroupConv || *m == miopenDepthwise)
+    {
+        *m = miopenConvolution;
+        return miopenStatusSuccess;
+    }
     return miopenStatusBadParm;
 }
 
@@ -692,7 +756,7 @@ MIOPEN_EXPORT miopenStatus_t miopenInitConvolutionNdDescriptor(miopenConvolution
         return miopenStatusBadParm;
     if(spatialDim != 2 && spatialDim != 3)
         return miopenStatusNotImplemented;
-    miopenStatus_t st = check_mode(c_mode);
+    miopenStatus_t st = check_mode(&c_mode);
     if(st != miopenStatusSuccess)
         return st;
     for(int i = 0; i < spatialDim; ++i)
@@ -818,6 +882,77 @@ MIOPEN_EXPORT miopenStatus_t miopenSetTransposeConvOutputPadding(miopenConvoluti
 {
     int adj[2] = {adj_h, adj_w};
     return miopenSetTransposeConvNdOutputPadding(convDesc, 2, adj);
+}
+
+/* Value checks as in MIOpen's ConvolutionAttribute::Set: FP16_ALT_IMPL in
+ * [-1, 1], DETERMINISTIC in [0, 1], FP8 rounding one of the two modes, math
+ * type one of miopenMathType_t; an unknown attribute is BadParm. */
+MIOPEN_EXPORT miopenStatus_t miopenSetConvolutionAttribute(miopenConvolutionDescriptor_t convDesc,
+                                                           const miopenConvolutionAttrib_t attr,
+                                                           int value)
+{
+    if(!conv_ok(convDesc))
+        return miopenStatusBadParm;
+    switch(attr)
+    {
+    case MIOPEN_CONVOLUTION_ATTRIB_FP16_ALT_IMPL:
+        if(value < -1 || value > 1)
+            return miopenStatusBadParm;
+        convDesc->attr_fp16_alt = value;
+        return miopenStatusSuccess;
+    case MIOPEN_CONVOLUTION_ATTRIB_DETERMINISTIC:
+        if(value < 0 || value > 1)
+            return miopenStatusBadParm;
+        convDesc->attr_deterministic = value;
+        return miopenStatusSuccess;
+    case MIOPEN_CONVOLUTION_ATTRIB_FP8_ROUNDING_MODE:
+        if(value != miopenF8RoundingModeStandard && value != miopenF8RoundingModeStochastic)
+            return miopenStatusBadParm;
+        convDesc->attr_fp8_rounding = value;
+        return miopenStatusSuccess;
+    case MIOPEN_CONVOLUTION_ATTRIB_MATH_TYPE:
+        if(value != miopenMathDefault && value != miopenMathPedantic)
+            return miopenStatusBadParm;
+        convDesc->attr_math_type = value;
+        return miopenStatusSuccess;
+    default: return miopenStatusBadParm;
+    }
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenGetConvolutionAttribute(miopenConvolutionDescriptor_t convDesc,
+                                                           const miopenConvolutionAttrib_t attr,
+                                                           int* value)
+{
+    if(!conv_ok(convDesc) || value == NULL)
+        return miopenStatusBadParm;
+    switch(attr)
+    {
+    case MIOPEN_CONVOLUTION_ATTRIB_FP16_ALT_IMPL: *value = convDesc->attr_fp16_alt; break;
+    case MIOPEN_CONVOLUTION_ATTRIB_DETERMINISTIC: *value = convDesc->attr_deterministic; break;
+    case MIOPEN_CONVOLUTION_ATTRIB_FP8_ROUNDING_MODE: *value = convDesc->attr_fp8_rounding; break;
+    case MIOPEN_CONVOLUTION_ATTRIB_MATH_TYPE: *value = convDesc->attr_math_type; break;
+    default: return miopenStatusBadParm;
+    }
+    return miopenStatusSuccess;
+}
+
+/* MIOpen stores the find mode as given (no range check) and returns it. */
+MIOPEN_EXPORT miopenStatus_t miopenSetConvolutionFindMode(miopenConvolutionDescriptor_t convDesc,
+                                                          miopenConvolutionFindMode_t findMode)
+{
+    if(!conv_ok(convDesc))
+        return miopenStatusBadParm;
+    convDesc->find_mode = findMode;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenGetConvolutionFindMode(const miopenConvolutionDescriptor_t convDesc,
+                                                          miopenConvolutionFindMode_t* findMode)
+{
+    if(!conv_ok(convDesc) || findMode == NULL)
+        return miopenStatusBadParm;
+    *findMode = convDesc->find_mode;
+    return miopenStatusSuccess;
 }
 
 /* Output lengths (logical order) of the forward problem (x, w) -> y. */
@@ -1831,6 +1966,1057 @@ MIOPEN_EXPORT miopenStatus_t miopenConvolutionBackwardBias(miopenHandle_t handle
     }
     free(DY);
     free(S);
+    handle->last_ms = (float)(now_ms() - t0);
+    return st;
+}
+
+/* ======================================================================
+ * Beyond convolution: activation, pooling, batch-norm inference, OpTensor,
+ * fusion plans.  Same conventions as above: every object is validated by
+ * its magic, tensors are gathered into dense logical-order doubles, results
+ * are rounded once into the destination's dtype.
+ * ====================================================================== */
+
+struct miopenActivationDescriptor
+{
+    uint32_t magic;
+    miopenActivationMode_t mode;
+    double alpha, beta, gamma;
+};
+
+struct miopenPoolingDescriptor
+{
+    uint32_t magic;
+    miopenPoolingMode_t mode;
+    int sdim; /* 0 = not set yet */
+    int win[REF_MAX_SPATIAL];
+    int pad[REF_MAX_SPATIAL];
+    int stride[REF_MAX_SPATIAL];
+    miopenIndexType_t index_type;
+    miopenPoolingWorkspaceIndexMode_t index_mode;
+};
+
+typedef struct miopenActivationDescriptor adesc_t;
+typedef struct miopenPoolingDescriptor pdesc_t;
+
+static int activ_ok(const adesc_t* a) { return a != NULL && a->magic == MAGIC_ACTIV; }
+
+static int pool_ok(const pdesc_t* p) { return p != NULL && p->magic == MAGIC_POOL; }
+
+static int activ_mode_known(miopenActivationMode_t m)
+{
+    return (int)m >= (int)miopenActivationPASTHRU && (int)m <= (int)miopenActivationELU;
+}
+
+static double activ_apply(miopenActivationMode_t m, double a, double b, double g, double x)
+{
+    switch(m)
+    {
+    case miopenActivationPASTHRU: return x;
+    case miopenActivationLOGISTIC: return 1.0 / (1.0 + exp(-x));
+    case miopenActivationTANH: return b * tanh(a * x);
+    case miopenActivationRELU: return x > 0.0 ? x : 0.0;
+    case miopenActivationSOFTRELU: return log1p(exp(x));
+    case miopenActivationABS: return fabs(x);
+    case miopenActivationPOWER: return pow(a + b * x, g);
+    case miopenActivationCLIPPEDRELU: return fmin(a, x > 0.0 ? x : 0.0);
+    case miopenActivationLEAKYRELU: return x > 0.0 ? x : a * x;
+    case miopenActivationELU: return x > 0.0 ? x : a * expm1(x);
+    default: return x;
+    }
+}
+
+static int same_lens(const tdesc_t* a, const tdesc_t* b)
+{
+    if(a->nd != b->nd)
+        return 0;
+    for(int i = 0; i < a->nd; ++i)
+        if(a->lens[i] != b->lens[i])
+            return 0;
+    return 1;
+}
+
+/* ---- activation ------------------------------------------------------ */
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateActivationDescriptor(miopenActivationDescriptor_t* activDesc)
+{
+    if(activDesc == NULL)
+        return miopenStatusBadParm;
+    adesc_t* a = (adesc_t*)calloc(1, sizeof(*a));
+    if(a == NULL)
+        return miopenStatusAllocFailed;
+    a->magic   = MAGIC_ACTIV;
+    a->mode    = miopenActivationPASTHRU;
+    *activDesc = a;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetActivationDescriptor(const miopenActivationDescriptor_t activDesc,
+                                                           miopenActivationMode_t mode,
+                                                           double activAlpha,
+                                                           double activBeta,
+                                                           double activGamma)
+{
+    if(!activ_ok(activDesc) || !activ_mode_known(mode))
+        return miopenStatusBadParm;
+    activDesc->mode  = mode;
+    activDesc->alpha = activAlpha;
+    activDesc->beta  = activBeta;
+    activDesc->gamma = activGamma;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenGetActivationDescriptor(const miopenActivationDescriptor_t activDesc,
+                                                           miopenActivationMode_t* mode,
+                                                           double* activAlpha,
+                                                           double* activBeta,
+                                                           double* activGamma)
+{
+    if(!activ_ok(activDesc) || mode == NULL || activAlpha == NULL || activBeta == NULL ||
+       activGamma == NULL)
+        return miopenStatusBadParm;
+    *mode       = activDesc->mode;
+    *activAlpha = activDesc->alpha;
+    *activBeta  = activDesc->beta;
+    *activGamma = activDesc->gamma;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenDestroyActivationDescriptor(miopenActivationDescriptor_t activDesc)
+{
+    if(!activ_ok(activDesc))
+        return miopenStatusBadParm;
+    activDesc->magic = MAGIC_DEAD;
+    free(activDesc);
+    return miopenStatusSuccess;
+}
+
+/* y and x must have the same lengths and dtype; strides may differ. */
+MIOPEN_EXPORT miopenStatus_t miopenActivationForward(miopenHandle_t handle,
+                                                     const miopenActivationDescriptor_t activDesc,
+                                                     const void* alpha,
+                                                     const miopenTensorDescriptor_t xDesc,
+                                                     const void* x,
+                                                     const void* beta,
+                                                     const miopenTensorDescriptor_t yDesc,
+                                                     void* y)
+{
+    if(!handle_ok(handle) || !activ_ok(activDesc) || !tensor_ok(xDesc) || !tensor_ok(yDesc))
+        return miopenStatusBadParm;
+    if(alpha == NULL || beta == NULL || x == NULL || y == NULL)
+        return miopenStatusBadParm;
+    if(!same_lens(xDesc, yDesc) || xDesc->dtype != yDesc->dtype)
+        return miopenStatusBadParm;
+    if(!dtype_computable(xDesc->dtype))
+        return miopenStatusNotImplemented;
+    const double a  = read_scalar(alpha, yDesc->dtype);
+    const double bt = read_scalar(beta, yDesc->dtype);
+    double t0       = now_ms();
+    double* X       = load_tensor(xDesc, x);
+    if(X == NULL)
+        return miopenStatusAllocFailed;
+    const int64_t n = tensor_numel(xDesc);
+    for(int64_t i = 0; i < n; ++i)
+        X[i] = activ_apply(activDesc->mode, activDesc->alpha, activDesc->beta, activDesc->gamma, X[i]);
+    store_tensor(yDesc, y, X, a, bt);
+    free(X);
+    handle->last_ms = (float)(now_ms() - t0);
+    return miopenStatusSuccess;
+}
+
+/* ---- pooling --------------------------------------------------------- */
+
+MIOPEN_EXPORT miopenStatus_t miopenCreatePoolingDescriptor(miopenPoolingDescriptor_t* poolDesc)
+{
+    if(poolDesc == NULL)
+        return miopenStatusBadParm;
+    pdesc_t* p = (pdesc_t*)calloc(1, sizeof(*p));
+    if(p == NULL)
+        return miopenStatusAllocFailed;
+    p->magic      = MAGIC_POOL;
+    p->mode       = miopenPoolingMax;
+    p->sdim       = 0;
+    p->index_type = miopenIndexUint8;
+    p->index_mode = miopenPoolingWorkspaceIndexMask;
+    *poolDesc     = p;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenDestroyPoolingDescriptor(miopenPoolingDescriptor_t poolDesc)
+{
+    if(!pool_ok(poolDesc))
+        return miopenStatusBadParm;
+    poolDesc->magic = MAGIC_DEAD;
+    free(poolDesc);
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetPoolingIndexType(miopenPoolingDescriptor_t poolDesc,
+                                                       miopenIndexType_t index_type)
+{
+    if(!pool_ok(poolDesc) || (int)index_type < (int)miopenIndexUint8 ||
+       (int)index_type > (int)miopenIndexUint64)
+        return miopenStatusBadParm;
+    poolDesc->index_type = index_type;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetPoolingWorkSpaceIndexMode(miopenPoolingDescriptor_t poolDesc,
+                                                                miopenPoolingWorkspaceIndexMode_t workspace_index)
+{
+    if(!pool_ok(poolDesc) || (workspace_index != miopenPoolingWorkspaceIndexMask &&
+                              workspace_index != miopenPoolingWorkspaceIndexImage))
+        return miopenStatusBadParm;
+    poolDesc->index_mode = workspace_index;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetNdPoolingDescriptor(miopenPoolingDescriptor_t poolDesc,
+                                                          const miopenPoolingMode_t mode,
+                                                          int nbDims,
+                                                          const int* windowDimA,
+                                                          const int* padA,
+                                                          const int* stridesA)
+{
+    if(!pool_ok(poolDesc) || windowDimA == NULL || padA == NULL || stridesA == NULL)
+        return miopenStatusBadParm;
+    if(mode != miopenPoolingMax && mode != miopenPoolingAverage && mode != miopenPoolingAverageInclusive)
+        return miopenStatusBadParm;
+    if(nbDims != 2 && nbDims != 3)
+        return miopenStatusBadParm;
+    for(int i = 0; i < nbDims; ++i)
+        if(windowDimA[i] < 1 || padA[i] < 0 || stridesA[i] < 1)
+            return miopenStatusBadParm;
+    poolDesc->mode = mode;
+    poolDesc->sdim = nbDims;
+    for(int i = 0; i < nbDims; ++i)
+    {
+        poolDesc->win[i]    = windowDimA[i];
+        poolDesc->pad[i]    = padA[i];
+        poolDesc->stride[i] = stridesA[i];
+    }
+    /* MIOpen: 3-D pooling records image indices, 2-D window (mask) indices */
+    poolDesc->index_mode = nbDims == 3 ? miopenPoolingWorkspaceIndexImage : miopenPoolingWorkspaceIndexMask;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSet2dPoolingDescriptor(miopenPoolingDescriptor_t poolDesc,
+                                                          miopenPoolingMode_t mode,
+                                                          int windowHeight,
+                                                          int windowWidth,
+                                                          int pad_h,
+                                                          int pad_w,
+                                                          int stride_h,
+                                                          int stride_w)
+{
+    int win[2] = {windowHeight, windowWidth};
+    int pad[2] = {pad_h, pad_w};
+    int str[2] = {stride_h, stride_w};
+    return miopenSetNdPoolingDescriptor(poolDesc, mode, 2, win, pad, str);
+}
+
+/* MIOpen's default-padding formula: max(1, (in + 2p - k) / s + 1). */
+static miopenStatus_t pool_output_lens(const pdesc_t* p, const tdesc_t* x, int64_t out[REF_MAX_DIMS])
+{
+    if(!pool_ok(p) || !tensor_ok(x) || p->sdim == 0)
+        return miopenStatusBadParm;
+    if(x->nd != p->sdim + 2)
+        return miopenStatusBadParm;
+    out[0] = x->lens[0];
+    out[1] = x->lens[1];
+    for(int i = 0; i < p->sdim; ++i)
+    {
+        int64_t v  = (x->lens[2 + i] + 2 * (int64_t)p->pad[i] - p->win[i]) / p->stride[i] + 1;
+        out[2 + i] = v < 1 ? 1 : v;
+    }
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenGetPoolingNdForwardOutputDim(const miopenPoolingDescriptor_t poolDesc,
+                                                                const miopenTensorDescriptor_t tensorDesc,
+                                                                int dims,
+                                                                int* tensorDimArr)
+{
+    if(tensorDimArr == NULL)
+        return miopenStatusBadParm;
+    int64_t out[REF_MAX_DIMS] = {0};
+    miopenStatus_t st = pool_output_lens(poolDesc, tensorDesc, out);
+    if(st != miopenStatusSuccess)
+        return st;
+    if(dims != tensorDesc->nd || dims > REF_MAX_DIMS)
+        return miopenStatusBadParm;
+    for(int i = 0; i < dims; ++i)
+        tensorDimArr[i] = (int)out[i];
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenGetPoolingForwardOutputDim(const miopenPoolingDescriptor_t poolDesc,
+                                                              const miopenTensorDescriptor_t tensorDesc,
+                                                              int* n,
+                                                              int* c,
+                                                              int* h,
+                                                              int* w)
+{
+    if(n == NULL || c == NULL || h == NULL || w == NULL)
+        return miopenStatusBadParm;
+    int out[4];
+    miopenStatus_t st = miopenGetPoolingNdForwardOutputDim(poolDesc, tensorDesc, 4, out);
+    if(st != miopenStatusSuccess)
+        return st;
+    *n = out[0];
+    *c = out[1];
+    *h = out[2];
+    *w = out[3];
+    return miopenStatusSuccess;
+}
+
+static size_t index_type_size(miopenIndexType_t t)
+{
+    switch(t)
+    {
+    case miopenIndexUint16: return 2;
+    case miopenIndexUint32: return 4;
+    case miopenIndexUint64: return 8;
+    default: return 1;
+    }
+}
+
+/* As MIOpen: one byte per element of yDesc, whatever the pooling. */
+MIOPEN_EXPORT miopenStatus_t miopenPoolingGetWorkSpaceSize(const miopenTensorDescriptor_t yDesc,
+                                                           size_t* workSpaceSize)
+{
+    if(!tensor_ok(yDesc) || workSpaceSize == NULL)
+        return miopenStatusBadParm;
+    *workSpaceSize = (size_t)tensor_numel(yDesc) * sizeof(uint8_t);
+    return miopenStatusSuccess;
+}
+
+/* Max pooling: one index of the descriptor's index type per element of y;
+ * average pooling needs none. */
+MIOPEN_EXPORT miopenStatus_t miopenPoolingGetWorkSpaceSizeV2(const miopenPoolingDescriptor_t poolDesc,
+                                                             const miopenTensorDescriptor_t yDesc,
+                                                             size_t* workSpaceSize)
+{
+    if(!pool_ok(poolDesc) || !tensor_ok(yDesc) || workSpaceSize == NULL)
+        return miopenStatusBadParm;
+    *workSpaceSize = poolDesc->mode == miopenPoolingMax
+                         ? (size_t)tensor_numel(yDesc) * index_type_size(poolDesc->index_type)
+                         : 0;
+    return miopenStatusSuccess;
+}
+
+static void write_index(void* ws, miopenIndexType_t t, int64_t i, uint64_t v)
+{
+    switch(t)
+    {
+    case miopenIndexUint16: ((uint16_t*)ws)[i] = (uint16_t)v; break;
+    case miopenIndexUint32: ((uint32_t*)ws)[i] = (uint32_t)v; break;
+    case miopenIndexUint64: ((uint64_t*)ws)[i] = v; break;
+    default: ((uint8_t*)ws)[i] = (uint8_t)v; break;
+    }
+}
+
+/* MIOpen's pooling kernels only do alpha = 1, beta = 0 (anything else is an
+ * error there, miopenStatusUnknownError); the reference does the same. */
+MIOPEN_EXPORT miopenStatus_t miopenPoolingForward(miopenHandle_t handle,
+                                                  const miopenPoolingDescriptor_t poolDesc,
+                                                  const void* alpha,
+                                                  const miopenTensorDescriptor_t xDesc,
+                                                  const void* x,
+                                                  const void* beta,
+                                                  const miopenTensorDescriptor_t yDesc,
+                                                  void* y,
+                                                  bool do_backward,
+                                                  void* workSpace,
+                                                  size_t workSpaceSize)
+{
+    if(!handle_ok(handle) || !tensor_ok(xDesc) || !tensor_ok(yDesc))
+        return miopenStatusBadParm;
+    if(alpha == NULL || beta == NULL || x == NULL || y == NULL)
+        return miopenStatusBadParm;
+    int64_t expect[REF_MAX_DIMS];
+    miopenStatus_t st = pool_output_lens(poolDesc, xDesc, expect);
+    if(st != miopenStatusSuccess)
+        return st;
+    if(yDesc->nd != xDesc->nd || yDesc->dtype != xDesc->dtype)
+        return miopenStatusBadParm;
+    for(int i = 0; i < yDesc->nd; ++i)
+        if(yDesc->lens[i] != expect[i])
+            return miopenStatusBadParm;
+    if(!dtype_computable(xDesc->dtype))
+        return miopenStatusNotImplemented;
+    if(read_scalar(alpha, xDesc->dtype) != 1.0 || read_scalar(beta, xDesc->dtype) != 0.0)
+        return miopenStatusUnknownError;
+    const int want_idx = do_backward && poolDesc->mode == miopenPoolingMax;
+    if(want_idx &&
+       (workSpace == NULL ||
+        workSpaceSize < (size_t)tensor_numel(yDesc) * index_type_size(poolDesc->index_type)))
+        return miopenStatusBadParm;
+
+    double t0 = now_ms();
+    double* X = load_tensor(xDesc, x);
+    double* Y = (double*)malloc((size_t)tensor_numel(yDesc) * sizeof(double));
+    if(X == NULL || Y == NULL)
+    {
+        free(X);
+        free(Y);
+        return miopenStatusAllocFailed;
+    }
+    /* right-align the spatial dims into (D, H, W) */
+    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, p[3] = {0, 0, 0}, s[3] = {1, 1, 1};
+    const int off = 3 - poolDesc->sdim;
+    for(int i = 0; i < poolDesc->sdim; ++i)
+    {
+        in[off + i]  = xDesc->lens[2 + i];
+        out[off + i] = yDesc->lens[2 + i];
+        k[off + i]   = poolDesc->win[i];
+        p[off + i]   = poolDesc->pad[i];
+        s[off + i]   = poolDesc->stride[i];
+    }
+    const int64_t NC = xDesc->lens[0] * xDesc->lens[1];
+    const int64_t isz = in[0] * in[1] * in[2], osz = out[0] * out[1] * out[2];
+    for(int64_t nc = 0; nc < NC; ++nc)
+        for(int64_t od = 0; od < out[0]; ++od)
+            for(int64_t oh = 0; oh < out[1]; ++oh)
+                for(int64_t ow = 0; ow < out[2]; ++ow)
+                {
+                    const int64_t o = nc * osz + (od * out[1] + oh) * out[2] + ow;
+                    double best = -INFINITY, sum = 0.0;
+                    int64_t cnt = 0, best_win = 0, best_img = 0;
+                    for(int64_t kd = 0; kd < k[0]; ++kd)
+                        for(int64_t kh = 0; kh < k[1]; ++kh)
+                            for(int64_t kw = 0; kw < k[2]; ++kw)
+                            {
+                                int64_t id = od * s[0] - p[0] + kd, ih = oh * s[1] - p[1] + kh,
+                                        iw = ow * s[2] - p[2] + kw;
+                                if(id < 0 || id >= in[0] || ih < 0 || ih >= in[1] || iw < 0 || iw >= in[2])
+                                    continue;
+                                const int64_t img = (id * in[1] + ih) * in[2] + iw;
+                                const double v    = X[nc * isz + img];
+                                sum += v;
+                                ++cnt;
+                                if(v > best)
+                                {
+                                    best     = v;
+                                    best_win = (kd * k[1] + kh) * k[2] + kw;
+                                    best_img = img;
+                                }
+                            }
+                    if(poolDesc->mode == miopenPoolingMax)
+                    {
+                        Y[o] = cnt > 0 ? best : 0.0;
+                        if(want_idx)
+                            write_index(workSpace, poolDesc->index_type, o,
+                                        (uint64_t)(poolDesc->index_mode == miopenPoolingWorkspaceIndexMask
+                                                       ? best_win
+                                                       : best_img));
+                    }
+                    else if(poolDesc->mode == miopenPoolingAverage)
+                    {
+                        Y[o] = cnt > 0 ? sum / (double)cnt : 0.0;
+                    }
+                    else
+                    {
+                        /* inclusive: the window clipped to the padded input */
+                        int64_t full = 1;
+                        for(int d = 0; d < 3; ++d)
+                        {
+                            int64_t lo = (d == 0 ? od : d == 1 ? oh : ow) * s[d] - p[d];
+                            int64_t hi = lo + k[d];
+                            if(hi > in[d] + p[d])
+                                hi = in[d] + p[d];
+                            full *= hi - lo;
+                        }
+                        Y[o] = sum / (double)full;
+                    }
+                }
+    store_tensor(yDesc, y, Y, 1.0, 0.0);
+    free(X);
+    free(Y);
+    handle->last_ms = (float)(now_ms() - t0);
+    return miopenStatusSuccess;
+}
+
+/* ---- batch normalization (inference) --------------------------------- */
+
+MIOPEN_EXPORT miopenStatus_t miopenDeriveBNTensorDescriptor(miopenTensorDescriptor_t derivedBnDesc,
+                                                            const miopenTensorDescriptor_t xDesc,
+                                                            miopenBatchNormMode_t bn_mode)
+{
+    if(derivedBnDesc == NULL || derivedBnDesc->magic != MAGIC_TENSOR || !tensor_ok(xDesc))
+        return miopenStatusBadParm;
+    if(bn_mode != miopenBNSpatial && bn_mode != miopenBNPerActivation)
+        return miopenStatusBadParm;
+    if(xDesc->nd != 4 && xDesc->nd != 5)
+        return miopenStatusBadParm;
+    int64_t lens[REF_MAX_DIMS];
+    lens[0] = 1;
+    lens[1] = xDesc->lens[1];
+    for(int i = 2; i < xDesc->nd; ++i)
+        lens[i] = bn_mode == miopenBNSpatial ? 1 : xDesc->lens[i];
+    return set_tensor(derivedBnDesc, miopenFloat, xDesc->nd, lens, NULL);
+}
+
+/* MIOpen checks: same rank everywhere, x and y of one dtype, rank >= 3,
+ * alpha = 1 and beta = 0 (else BadParm).  With estimatedMean or
+ * estimatedVariance NULL, MIOpen normalises with the batch's own statistics
+ * (biased variance); so does this. */
+MIOPEN_EXPORT miopenStatus_t miopenBatchNormalizationForwardInference(miopenHandle_t handle,
+                                                                      miopenBatchNormMode_t bn_mode,
+                                                                      void* alpha,
+                                                                      void* beta,
+                                                                      const miopenTensorDescriptor_t xDesc,
+                                                                      const void* x,
+                                                                      const miopenTensorDescriptor_t yDesc,
+                                                                      void* y,
+                                                                      const miopenTensorDescriptor_t bnScaleBiasMeanVarDesc,
+                                                                      void* bnScale,
+                                                                      void* bnBias,
+                                                                      void* estimatedMean,
+                                                                      void* estimatedVariance,
+                                                                      double epsilon)
+{
+    const tdesc_t* bd = bnScaleBiasMeanVarDesc;
+    if(!handle_ok(handle) || !tensor_ok(xDesc) || !tensor_ok(yDesc) || !tensor_ok(bd))
+        return miopenStatusBadParm;
+    if(alpha == NULL || beta == NULL || x == NULL || y == NULL || bnScale == NULL || bnBias == NULL)
+        return miopenStatusBadParm;
+    if(bn_mode != miopenBNSpatial && bn_mode != miopenBNPerActivation)
+        return miopenStatusBadParm;
+    if(xDesc->nd < 3 || !same_lens(xDesc, yDesc) || xDesc->dtype != yDesc->dtype || bd->nd != xDesc->nd)
+        return miopenStatusBadParm;
+    if(*(const float*)alpha != 1.0f || *(const float*)beta != 0.0f)
+        return miopenStatusBadParm;
+    for(int i = 0; i < bd->nd; ++i)
+    {
+        int64_t want = (i == 1 || (i >= 2 && bn_mode == miopenBNPerActivation)) ? xDesc->lens[i] : 1;
+        if(bd->lens[i] != want)
+            return miopenStatusBadParm;
+    }
+    if(!dtype_computable(xDesc->dtype) || !dtype_computable(bd->dtype))
+        return miopenStatusNotImplemented;
+    const int have_stats = estimatedMean != NULL && estimatedVariance != NULL;
+
+    double t0 = now_ms();
+    double* X = load_tensor(xDesc, x);
+    double* S = load_tensor(bd, bnScale);
+    double* B = load_tensor(bd, bnBias);
+    double* M = have_stats ? load_tensor(bd, estimatedMean) : (double*)calloc((size_t)tensor_numel(bd), sizeof(double));
+    double* V = have_stats ? load_tensor(bd, estimatedVariance)
+                           : (double*)calloc((size_t)tensor_numel(bd), sizeof(double));
+    miopenStatus_t st = miopenStatusSuccess;
+    if(X == NULL || S == NULL || B == NULL || M == NULL || V == NULL)
+    {
+        st = miopenStatusAllocFailed;
+    }
+    else
+    {
+        const int64_t N = xDesc->lens[0], C = xDesc->lens[1];
+        const int64_t inner = tensor_numel(xDesc) / (N * C);
+        /* parameter index of (c, i): c for spatial, c * inner + i per activation */
+        const int per_act = bn_mode == miopenBNPerActivation;
+        if(!have_stats)
+        {
+            const int64_t cnt = per_act ? N : N * inner;
+            for(int64_t n = 0; n < N; ++n)
+                for(int64_t c = 0; c < C; ++c)
+                    for(int64_t i = 0; i < inner; ++i)
+                        M[per_act ? c * inner + i : c] += X[(n * C + c) * inner + i] / (double)cnt;
+            for(int64_t n = 0; n < N; ++n)
+                for(int64_t c = 0; c < C; ++c)
+                    for(int64_t i = 0; i < inner; ++i)
+                    {
+                        const int64_t pi = per_act ? c * inner + i : c;
+                        const double d   = X[(n * C + c) * inner + i] - M[pi];
+                        V[pi] += d * d / (double)cnt;
+                    }
+        }
+        for(int64_t n = 0; n < N; ++n)
+            for(int64_t c = 0; c < C; ++c)
+                for(int64_t i = 0; i < inner; ++i)
+                {
+                    const int64_t pi = per_act ? c * inner + i : c;
+                    double* v        = &X[(n * C + c) * inner + i];
+                    *v               = S[pi] * (*v - M[pi]) / sqrt(V[pi] + epsilon) + B[pi];
+                }
+        store_tensor(yDesc, y, X, 1.0, 0.0);
+    }
+    free(X);
+    free(S);
+    free(B);
+    free(M);
+    free(V);
+    handle->last_ms = (float)(now_ms() - t0);
+    return st;
+}
+
+/* ---- element-wise tensor op ------------------------------------------ */
+
+/* MIOpen's rules: A, B and C of one dtype and one rank (at most 5), C of A's
+ * lengths, each length of B either A's or 1 (broadcast). */
+MIOPEN_EXPORT miopenStatus_t miopenOpTensor(miopenHandle_t handle,
+                                            miopenTensorOp_t tensorOp,
+                                            const void* alpha1,
+                                            const miopenTensorDescriptor_t aDesc,
+                                            const void* A,
+                                            const void* alpha2,
+                                            const miopenTensorDescriptor_t bDesc,
+                                            const void* B,
+                                            const void* beta,
+                                            const miopenTensorDescriptor_t cDesc,
+                                            void* C)
+{
+    if(!handle_ok(handle) || !tensor_ok(aDesc) || !tensor_ok(bDesc) || !tensor_ok(cDesc))
+        return miopenStatusBadParm;
+    if(alpha1 == NULL || alpha2 == NULL || beta == NULL || A == NULL || B == NULL || C == NULL)
+        return miopenStatusBadParm;
+    if(tensorOp != miopenTensorOpAdd && tensorOp != miopenTensorOpMul && tensorOp != miopenTensorOpMin &&
+       tensorOp != miopenTensorOpMax)
+        return miopenStatusBadParm;
+    if(aDesc->nd > 5 || aDesc->nd != bDesc->nd || !same_lens(aDesc, cDesc))
+        return miopenStatusBadParm;
+    if(aDesc->dtype != bDesc->dtype || aDesc->dtype != cDesc->dtype)
+        return miopenStatusBadParm;
+    for(int i = 0; i < aDesc->nd; ++i)
+        if(bDesc->lens[i] != 1 && bDesc->lens[i] != aDesc->lens[i])
+            return miopenStatusBadParm;
+    if(!dtype_computable(aDesc->dtype))
+        return miopenStatusNotImplemented;
+    const miopenDataType_t dt = cDesc->dtype;
+    const double a1 = read_scalar(alpha1, dt), a2 = read_scalar(alpha2, dt), bt = read_scalar(beta, dt);
+
+    double t0  = now_ms();
+    double* AV = load_tensor(aDesc, A);
+    double* BV = load_tensor(bDesc, B);
+    if(AV == NULL || BV == NULL)
+    {
+        free(AV);
+        free(BV);
+        return miopenStatusAllocFailed;
+    }
+    const int nd                = aDesc->nd;
+    const int64_t n             = tensor_numel(aDesc);
+    int64_t coord[REF_MAX_DIMS] = {0};
+    for(int64_t i = 0; i < n; ++i)
+    {
+        int64_t bi = 0;
+        for(int d = 0; d < nd; ++d)
+            bi = bi * bDesc->lens[d] + (bDesc->lens[d] == 1 ? 0 : coord[d]);
+        const double u = a1 * AV[i], v = a2 * BV[bi];
+        double r;
+        switch(tensorOp)
+        {
+        case miopenTensorOpAdd: r = u + v; break;
+        case miopenTensorOpMul: r = u * v; break;
+        case miopenTensorOpMin: r = u < v ? u : v; break;
+        default: r = u > v ? u : v; break;
+        }
+        AV[i] = r;
+        for(int d = nd - 1; d >= 0; --d)
+        {
+            if(++coord[d] < aDesc->lens[d])
+                break;
+            coord[d] = 0;
+        }
+    }
+    store_tensor(cDesc, C, AV, 1.0, bt);
+    free(AV);
+    free(BV);
+    handle->last_ms = (float)(now_ms() - t0);
+    return miopenStatusSuccess;
+}
+
+/* ---- fusion plans ---------------------------------------------------- */
+
+/* A plan keeps copies of every descriptor it is given (the caller may
+ * destroy its own right after), and a list of ops in creation order.  The
+ * reference runs vertical plans of the form conv? -> bias? -> activation?
+ * (at least one op), which covers MIOpen's conv + bias + activation fusions;
+ * other op sequences are miopenStatusUnsupportedOp at compile time. */
+
+#define REF_MAX_FUSION_OPS 4
+
+typedef enum
+{
+    FOP_CONV  = 0,
+    FOP_BIAS  = 1,
+    FOP_ACTIV = 2
+} fop_kind_t;
+
+struct miopenFusionOpDescriptor
+{
+    uint32_t magic;
+    fop_kind_t kind;
+    struct miopenFusionPlanDescriptor* plan;
+    cdesc_t conv;        /* FOP_CONV */
+    tdesc_t tensor;      /* FOP_CONV: weights, FOP_BIAS: bias */
+    miopenActivationMode_t activ_mode; /* FOP_ACTIV */
+};
+
+struct miopenFusionPlanDescriptor
+{
+    uint32_t magic;
+    tdesc_t input;
+    int n_ops;
+    struct miopenFusionOpDescriptor* ops[REF_MAX_FUSION_OPS];
+    int compiled;
+    int64_t out_lens[REF_MAX_DIMS]; /* set by compile */
+};
+
+typedef struct
+{
+    const struct miopenFusionOpDescriptor* op;
+    double alpha, beta;
+    const void* data; /* weights or bias */
+    double activ[3];
+} fop_arg_t;
+
+struct miopenOperatorArgs
+{
+    uint32_t magic;
+    int n;
+    fop_arg_t args[REF_MAX_FUSION_OPS * 4];
+};
+
+typedef struct miopenFusionPlanDescriptor plan_t;
+typedef struct miopenFusionOpDescriptor fop_t;
+
+static int plan_ok(const plan_t* p) { return p != NULL && p->magic == MAGIC_PLAN; }
+
+static int fop_ok(const fop_t* o) { return o != NULL && o->magic == MAGIC_FOP && plan_ok(o->plan); }
+
+static int opargs_ok(const struct miopenOperatorArgs* a) { return a != NULL && a->magic == MAGIC_ARGS; }
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateFusionPlan(miopenFusionPlanDescriptor_t* fusePlanDesc,
+                                                    const miopenFusionDirection_t fuseDirection,
+                                                    const miopenTensorDescriptor_t inputDesc)
+{
+    if(fusePlanDesc == NULL || !tensor_ok(inputDesc))
+        return miopenStatusBadParm;
+    if(fuseDirection != miopenVerticalFusion)
+        return fuseDirection == miopenHorizontalFusion ? miopenStatusNotImplemented : miopenStatusBadParm;
+    plan_t* p = (plan_t*)calloc(1, sizeof(*p));
+    if(p == NULL)
+        return miopenStatusAllocFailed;
+    p->magic      = MAGIC_PLAN;
+    p->input      = *inputDesc;
+    *fusePlanDesc = p;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenDestroyFusionPlan(miopenFusionPlanDescriptor_t fusePlanDesc)
+{
+    if(!plan_ok(fusePlanDesc))
+        return miopenStatusBadParm;
+    for(int i = 0; i < fusePlanDesc->n_ops; ++i)
+    {
+        fusePlanDesc->ops[i]->magic = MAGIC_DEAD;
+        free(fusePlanDesc->ops[i]);
+    }
+    fusePlanDesc->magic = MAGIC_DEAD;
+    free(fusePlanDesc);
+    return miopenStatusSuccess;
+}
+
+static miopenStatus_t add_fop(plan_t* p, fop_kind_t kind, fop_t** out)
+{
+    if(!plan_ok(p) || out == NULL)
+        return miopenStatusBadParm;
+    if(p->n_ops >= REF_MAX_FUSION_OPS)
+        return miopenStatusUnsupportedOp;
+    fop_t* o = (fop_t*)calloc(1, sizeof(*o));
+    if(o == NULL)
+        return miopenStatusAllocFailed;
+    o->magic            = MAGIC_FOP;
+    o->kind             = kind;
+    o->plan             = p;
+    p->ops[p->n_ops++]  = o;
+    p->compiled         = 0;
+    *out                = o;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateOpConvForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                                       miopenFusionOpDescriptor_t* convOp,
+                                                       miopenConvolutionDescriptor_t convDesc,
+                                                       const miopenTensorDescriptor_t wDesc)
+{
+    if(!conv_ok(convDesc) || !tensor_ok(wDesc))
+        return miopenStatusBadParm;
+    fop_t* o          = NULL;
+    miopenStatus_t st = add_fop(fusePlanDesc, FOP_CONV, &o);
+    if(st != miopenStatusSuccess)
+        return st;
+    o->conv   = *convDesc;
+    o->tensor = *wDesc;
+    *convOp   = o;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateOpBiasForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                                       miopenFusionOpDescriptor_t* biasOp,
+                                                       const miopenTensorDescriptor_t bDesc)
+{
+    if(!tensor_ok(bDesc))
+        return miopenStatusBadParm;
+    fop_t* o          = NULL;
+    miopenStatus_t st = add_fop(fusePlanDesc, FOP_BIAS, &o);
+    if(st != miopenStatusSuccess)
+        return st;
+    o->tensor = *bDesc;
+    *biasOp   = o;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateOpActivationForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                                             miopenFusionOpDescriptor_t* activFwdOp,
+                                                             miopenActivationMode_t mode)
+{
+    if(!activ_mode_known(mode))
+        return miopenStatusBadParm;
+    fop_t* o          = NULL;
+    miopenStatus_t st = add_fop(fusePlanDesc, FOP_ACTIV, &o);
+    if(st != miopenStatusSuccess)
+        return st;
+    o->activ_mode = mode;
+    *activFwdOp   = o;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenFusionPlanGetOp(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                                   const int op_idx,
+                                                   miopenFusionOpDescriptor_t* op)
+{
+    if(!plan_ok(fusePlanDesc) || op == NULL || op_idx < 0 || op_idx >= fusePlanDesc->n_ops)
+        return miopenStatusBadParm;
+    *op = fusePlanDesc->ops[op_idx];
+    return miopenStatusSuccess;
+}
+
+/* Checks the op order and every op's shapes against the data flowing in. */
+MIOPEN_EXPORT miopenStatus_t miopenCompileFusionPlan(miopenHandle_t handle,
+                                                     miopenFusionPlanDescriptor_t fusePlanDesc)
+{
+    if(!handle_ok(handle) || !plan_ok(fusePlanDesc))
+        return miopenStatusBadParm;
+    plan_t* p = fusePlanDesc;
+    if(p->n_ops < 1)
+        return miopenStatusUnsupportedOp;
+    int last = -1;
+    for(int i = 0; i < p->n_ops; ++i)
+    {
+        if((int)p->ops[i]->kind <= last)
+            return miopenStatusUnsupportedOp;
+        last = (int)p->ops[i]->kind;
+    }
+    if(!dtype_computable(p->input.dtype))
+        return miopenStatusNotImplemented;
+    int64_t cur[REF_MAX_DIMS];
+    for(int i = 0; i < p->input.nd; ++i)
+        cur[i] = p->input.lens[i];
+    for(int i = 0; i < p->n_ops; ++i)
+    {
+        const fop_t* o = p->ops[i];
+        if(o->kind == FOP_CONV)
+        {
+            miopenStatus_t st = forward_output_lens(&o->conv, &p->input, &o->tensor, cur);
+            if(st != miopenStatusSuccess)
+                return st;
+        }
+        else if(o->kind == FOP_BIAS)
+        {
+            if(o->tensor.nd != p->input.nd || o->tensor.dtype != p->input.dtype)
+                return miopenStatusBadParm;
+            for(int d = 0; d < o->tensor.nd; ++d)
+                if(o->tensor.lens[d] != (d == 1 ? cur[1] : 1))
+                    return miopenStatusBadParm;
+        }
+    }
+    for(int i = 0; i < p->input.nd; ++i)
+        p->out_lens[i] = cur[i];
+    p->compiled = 1;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenCreateOperatorArgs(miopenOperatorArgs_t* args)
+{
+    if(args == NULL)
+        return miopenStatusBadParm;
+    struct miopenOperatorArgs* a = (struct miopenOperatorArgs*)calloc(1, sizeof(*a));
+    if(a == NULL)
+        return miopenStatusAllocFailed;
+    a->magic = MAGIC_ARGS;
+    *args    = a;
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenDestroyOperatorArgs(miopenOperatorArgs_t args)
+{
+    if(!opargs_ok(args))
+        return miopenStatusBadParm;
+    args->magic = MAGIC_DEAD;
+    free(args);
+    return miopenStatusSuccess;
+}
+
+/* The entry of op in args (a new one if none yet; setting again replaces). */
+static fop_arg_t* oparg_slot(struct miopenOperatorArgs* a, const fop_t* op)
+{
+    for(int i = 0; i < a->n; ++i)
+        if(a->args[i].op == op)
+            return &a->args[i];
+    if(a->n >= (int)(sizeof(a->args) / sizeof(a->args[0])))
+        return NULL;
+    fop_arg_t* s = &a->args[a->n++];
+    memset(s, 0, sizeof(*s));
+    s->op = op;
+    return s;
+}
+
+static miopenStatus_t set_oparg(miopenOperatorArgs_t args,
+                                const fop_t* op,
+                                fop_kind_t kind,
+                                const void* alpha,
+                                const void* beta,
+                                const void* data,
+                                const double activ[3])
+{
+    if(!opargs_ok(args) || !fop_ok(op) || op->kind != kind || alpha == NULL || beta == NULL)
+        return miopenStatusBadParm;
+    if(kind != FOP_ACTIV && data == NULL)
+        return miopenStatusBadParm;
+    fop_arg_t* s = oparg_slot(args, op);
+    if(s == NULL)
+        return miopenStatusAllocFailed;
+    /* MIOpen reads the fusion alpha/beta as float */
+    s->alpha = *(const float*)alpha;
+    s->beta  = *(const float*)beta;
+    s->data  = data;
+    if(activ != NULL)
+        memcpy(s->activ, activ, sizeof(s->activ));
+    return miopenStatusSuccess;
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetOpArgsConvForward(miopenOperatorArgs_t args,
+                                                        const miopenFusionOpDescriptor_t convOp,
+                                                        const void* alpha,
+                                                        const void* beta,
+                                                        const void* w)
+{
+    return set_oparg(args, convOp, FOP_CONV, alpha, beta, w, NULL);
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetOpArgsBiasForward(miopenOperatorArgs_t args,
+                                                        const miopenFusionOpDescriptor_t biasOp,
+                                                        const void* alpha,
+                                                        const void* beta,
+                                                        const void* bias)
+{
+    return set_oparg(args, biasOp, FOP_BIAS, alpha, beta, bias, NULL);
+}
+
+MIOPEN_EXPORT miopenStatus_t miopenSetOpArgsActivForward(miopenOperatorArgs_t args,
+                                                         const miopenFusionOpDescriptor_t activFwdOp,
+                                                         const void* alpha,
+                                                         const void* beta,
+                                                         double activAlpha,
+                                                         double activBeta,
+                                                         double activGamma)
+{
+    const double activ[3] = {activAlpha, activBeta, activGamma};
+    return set_oparg(args, activFwdOp, FOP_ACTIV, alpha, beta, NULL, activ);
+}
+
+/* Runs the compiled plan in double precision and rounds once into output.
+ * The fused kernels have no alpha/beta blending: every op's alpha must be 1
+ * and beta 0 (else NotImplemented), as MIOpen's fusion kernels assume. */
+MIOPEN_EXPORT miopenStatus_t miopenExecuteFusionPlan(const miopenHandle_t handle,
+                                                     const miopenFusionPlanDescriptor_t fusePlanDesc,
+                                                     const miopenTensorDescriptor_t inputDesc,
+                                                     const void* input,
+                                                     const miopenTensorDescriptor_t outputDesc,
+                                                     void* output,
+                                                     miopenOperatorArgs_t args)
+{
+    if(!handle_ok(handle) || !plan_ok(fusePlanDesc) || !tensor_ok(inputDesc) || !tensor_ok(outputDesc) ||
+       !opargs_ok(args) || input == NULL || output == NULL)
+        return miopenStatusBadParm;
+    const plan_t* p = fusePlanDesc;
+    if(!p->compiled)
+        return miopenStatusBadParm;
+    if(!same_lens(inputDesc, &p->input) || inputDesc->dtype != p->input.dtype)
+        return miopenStatusBadParm;
+    if(outputDesc->nd != p->input.nd || outputDesc->dtype != p->input.dtype)
+        return miopenStatusBadParm;
+    for(int i = 0; i < outputDesc->nd; ++i)
+        if(outputDesc->lens[i] != p->out_lens[i])
+            return miopenStatusBadParm;
+    const fop_arg_t* oa[REF_MAX_FUSION_OPS];
+    for(int i = 0; i < p->n_ops; ++i)
+    {
+        oa[i] = NULL;
+        for(int j = 0; j < args->n; ++j)
+            if(args->args[j].op == p->ops[i])
+                oa[i] = &args->args[j];
+        if(oa[i] == NULL)
+            return miopenStatusBadParm; /* op without arguments */
+        if(oa[i]->alpha != 1.0 || oa[i]->beta != 0.0)
+            return miopenStatusNotImplemented;
+    }
+
+    double t0 = now_ms();
+    double* cur = load_tensor(inputDesc, input);
+    if(cur == NULL)
+        return miopenStatusAllocFailed;
+    miopenStatus_t st = miopenStatusSuccess;
+    for(int i = 0; i < p->n_ops && st == miopenStatusSuccess; ++i)
+    {
+        const fop_t* o = p->ops[i];
+        if(o->kind == FOP_CONV)
+        {
+            tdesc_t out = *outputDesc; /* conv output lengths = plan output */
+            geom_t g;
+            st = check_problem(&o->conv, &p->input, &o->tensor, &out, &g);
+            if(st != miopenStatusSuccess)
+                break;
+            double* W   = load_tensor(&o->tensor, oa[i]->data);
+            double* OUT = (double*)malloc((size_t)tensor_numel(outputDesc) * sizeof(double));
+            if(W == NULL || OUT == NULL)
+                st = miopenStatusAllocFailed;
+            else if(o->conv.mode == miopenTranspose)
+                kernel_bwd(&g, cur, W, OUT);
+            else
+                kernel_fwd(&g, cur, W, OUT);
+            free(W);
+            free(cur);
+            cur = OUT;
+        }
+        else if(o->kind == FOP_BIAS)
+        {
+            double* B = load_tensor(&o->tensor, oa[i]->data);
+            if(B == NULL)
+            {
+                st = miopenStatusAllocFailed;
+                break;
+            }
+            const int64_t N = p->out_lens[0], C = p->out_lens[1];
+            const int64_t inner = tensor_numel(outputDesc) / (N * C);
+            for(int64_t n = 0; n < N; ++n)
+                for(int64_t c = 0; c < C; ++c)
+                    for(int64_t k = 0; k < inner; ++k)
+                        cur[(n * C + c) * inner + k] += B[c];
+            free(B);
+        }
+        else
+        {
+            const int64_t n = tensor_numel(outputDesc);
+            for(int64_t k = 0; k < n; ++k)
+                cur[k] = activ_apply(o->activ_mode, oa[i]->activ[0], oa[i]->activ[1], oa[i]->activ[2], cur[k]);
+        }
+    }
+    if(st == miopenStatusSuccess && cur != NULL)
+        store_tensor(outputDesc, output, cur, 1.0, 0.0);
+    free(cur);
     handle->last_ms = (float)(now_ms() - t0);
     return st;
 }

@@ -54,9 +54,12 @@ extern "C" {
 
 typedef void* miopenAcceleratorQueue_t;
 
-typedef struct miopenHandle_s* miopenHandle_t;
-typedef struct miopenTensorDescriptor_s* miopenTensorDescriptor_t;
-typedef struct miopenConvolutionDescriptor_s* miopenConvolutionDescriptor_t;
+/* MIOpen declares each object as `struct name {}; typedef struct name* name_t;`
+ * (MIOPEN_DECLARE_OBJECT); the tag names are the same here, so sources that name
+ * `struct miopenHandle` compile.  The structs stay incomplete: only pointers cross the API. */
+typedef struct miopenHandle* miopenHandle_t;
+typedef struct miopenTensorDescriptor* miopenTensorDescriptor_t;
+typedef struct miopenConvolutionDescriptor* miopenConvolutionDescriptor_t;
 
 /* ---- enums ----------------------------------------------------------- */
 
@@ -83,8 +86,9 @@ typedef enum
     miopenInt8     = 3,
     miopenBFloat16 = 5,
     miopenDouble   = 6,
-    miopenFloat8   = 7,
-    miopenBFloat8  = 8
+    miopenFloat8_fnuz  = 7,
+    miopenBFloat8_fnuz = 8,
+    miopenInt64    = 9
 } miopenDataType_t;
 
 typedef enum
@@ -107,6 +111,37 @@ typedef enum
     miopenGroupConv   = 2,
     miopenDepthwise   = 3
 } miopenConvolutionMode_t;
+
+typedef enum
+{
+    MIOPEN_CONVOLUTION_ATTRIB_FP16_ALT_IMPL     = 0,
+    MIOPEN_CONVOLUTION_ATTRIB_DETERMINISTIC     = 1,
+    MIOPEN_CONVOLUTION_ATTRIB_FP8_ROUNDING_MODE = 2,
+    MIOPEN_CONVOLUTION_ATTRIB_MATH_TYPE         = 3
+} miopenConvolutionAttrib_t;
+
+typedef enum
+{
+    miopenConvolutionFindModeNormal          = 1,
+    miopenConvolutionFindModeFast            = 2,
+    miopenConvolutionFindModeHybrid          = 3,
+    miopenConvolutionFindModeDynamicHybrid   = 5,
+    miopenConvolutionFindModeTrustVerify     = 6,
+    miopenConvolutionFindModeTrustVerifyFull = 7,
+    miopenConvolutionFindModeDefault         = 5
+} miopenConvolutionFindMode_t;
+
+typedef enum
+{
+    miopenMathDefault  = 0,
+    miopenMathPedantic = 1
+} miopenMathType_t;
+
+typedef enum
+{
+    miopenF8RoundingModeStandard   = 0,
+    miopenF8RoundingModeStochastic = 1
+} miopenF8RoundingMode_t;
 
 typedef enum
 {
@@ -227,6 +262,11 @@ miopenStatus_t miopenSetTensorDescriptor(miopenTensorDescriptor_t tensorDesc,
                                          int nbDims,
                                          const int* dimsA,
                                          const int* stridesA);
+miopenStatus_t miopenSetTensorDescriptorV2(miopenTensorDescriptor_t tensorDesc,
+                                           miopenDataType_t dataType,
+                                           int nbDims,
+                                           const size_t* dimsA,
+                                           const size_t* stridesA);
 miopenStatus_t miopenGetTensorDescriptorSize(miopenTensorDescriptor_t tensorDesc, int* size);
 miopenStatus_t miopenGetTensorDescriptor(miopenTensorDescriptor_t tensorDesc,
                                          miopenDataType_t* dataType,
@@ -292,6 +332,16 @@ miopenStatus_t miopenGetConvolutionNdForwardOutputDim(miopenConvolutionDescripto
                                                       int* nDim,
                                                       int* outputTensorDimA);
 miopenStatus_t miopenDestroyConvolutionDescriptor(miopenConvolutionDescriptor_t convDesc);
+miopenStatus_t miopenSetConvolutionAttribute(miopenConvolutionDescriptor_t convDesc,
+                                             const miopenConvolutionAttrib_t attr,
+                                             int value);
+miopenStatus_t miopenGetConvolutionAttribute(miopenConvolutionDescriptor_t convDesc,
+                                             const miopenConvolutionAttrib_t attr,
+                                             int* value);
+miopenStatus_t miopenSetConvolutionFindMode(miopenConvolutionDescriptor_t convDesc,
+                                            miopenConvolutionFindMode_t findMode);
+miopenStatus_t miopenGetConvolutionFindMode(const miopenConvolutionDescriptor_t convDesc,
+                                            miopenConvolutionFindMode_t* findMode);
 
 /* ---- immediate mode: forward ----------------------------------------- */
 
@@ -552,6 +602,249 @@ miopenStatus_t miopenConvolutionBackwardBias(miopenHandle_t handle,
                                              void* db);
 
 /* BOO_CDEF_END */
+
+/* ======================================================================
+ * Beyond convolution: activation, pooling, batch-norm inference, OpTensor
+ * and the fusion API (conv + bias + activation).
+ *
+ * These are declared after the cdef region on purpose: the shim does not
+ * export them, so an application's calls resolve to the native library
+ * behind the shim (the vendor libMIOpen.so.1, or our reference library).
+ * Names, prototypes and enum values are MIOpen 3.x's; the comments are ours.
+ * ====================================================================== */
+
+typedef struct miopenActivationDescriptor* miopenActivationDescriptor_t;
+typedef struct miopenPoolingDescriptor* miopenPoolingDescriptor_t;
+typedef struct miopenFusionPlanDescriptor* miopenFusionPlanDescriptor_t;
+typedef struct miopenFusionOpDescriptor* miopenFusionOpDescriptor_t;
+typedef struct miopenOperatorDescriptor* miopenOperatorDescriptor_t;
+typedef struct miopenOperatorArgs* miopenOperatorArgs_t;
+
+/* Element type of the max-pooling index workspace. */
+typedef enum
+{
+    miopenIndexUint8  = 0,
+    miopenIndexUint16 = 1,
+    miopenIndexUint32 = 2,
+    miopenIndexUint64 = 3
+} miopenIndexType_t;
+
+/* Element-wise operation of miopenOpTensor. */
+typedef enum
+{
+    miopenTensorOpAdd = 0,
+    miopenTensorOpMul = 1,
+    miopenTensorOpMin = 2,
+    miopenTensorOpMax = 3
+} miopenTensorOp_t;
+
+typedef enum
+{
+    miopenPoolingMax              = 0,
+    miopenPoolingAverage          = 1, /* padding not counted in the divisor */
+    miopenPoolingAverageInclusive = 2  /* padding counted in the divisor */
+} miopenPoolingMode_t;
+
+/* What max pooling records per output element when do_backward is set:
+ * the position inside the window (mask) or inside the input image. */
+typedef enum
+{
+    miopenPoolingWorkspaceIndexMask  = 0,
+    miopenPoolingWorkspaceIndexImage = 1
+} miopenPoolingWorkspaceIndexMode_t;
+
+typedef enum
+{
+    miopenBNPerActivation = 0, /* one statistic per (C, spatial) position */
+    miopenBNSpatial       = 1  /* one statistic per channel */
+} miopenBatchNormMode_t;
+
+/* f(x) with the descriptor's alpha/beta/gamma (a, b, g):
+ *   PASTHRU x; LOGISTIC 1/(1+exp(-x)); TANH b*tanh(a*x); RELU max(0,x);
+ *   SOFTRELU log(1+exp(x)); ABS |x|; POWER (a+b*x)^g; CLIPPEDRELU min(a,max(0,x));
+ *   LEAKYRELU x>0 ? x : a*x; ELU x>0 ? x : a*(exp(x)-1). */
+typedef enum
+{
+    miopenActivationPASTHRU     = 0,
+    miopenActivationLOGISTIC    = 1,
+    miopenActivationTANH        = 2,
+    miopenActivationRELU        = 3,
+    miopenActivationSOFTRELU    = 4,
+    miopenActivationABS         = 5,
+    miopenActivationPOWER       = 6,
+    miopenActivationCLIPPEDRELU = 7,
+    miopenActivationLEAKYRELU   = 8,
+    miopenActivationELU         = 9
+} miopenActivationMode_t;
+
+typedef enum
+{
+    miopenVerticalFusion   = 0, /* ops applied one after another (the only kind MIOpen runs) */
+    miopenHorizontalFusion = 1
+} miopenFusionDirection_t;
+
+/* ---- activation ------------------------------------------------------ */
+
+miopenStatus_t miopenCreateActivationDescriptor(miopenActivationDescriptor_t* activDesc);
+miopenStatus_t miopenSetActivationDescriptor(const miopenActivationDescriptor_t activDesc,
+                                             miopenActivationMode_t mode,
+                                             double activAlpha,
+                                             double activBeta,
+                                             double activGamma);
+miopenStatus_t miopenGetActivationDescriptor(const miopenActivationDescriptor_t activDesc,
+                                             miopenActivationMode_t* mode,
+                                             double* activAlpha,
+                                             double* activBeta,
+                                             double* activGamma);
+/* y = alpha * f(x) + beta * y */
+miopenStatus_t miopenActivationForward(miopenHandle_t handle,
+                                       const miopenActivationDescriptor_t activDesc,
+                                       const void* alpha,
+                                       const miopenTensorDescriptor_t xDesc,
+                                       const void* x,
+                                       const void* beta,
+                                       const miopenTensorDescriptor_t yDesc,
+                                       void* y);
+miopenStatus_t miopenDestroyActivationDescriptor(miopenActivationDescriptor_t activDesc);
+
+/* ---- pooling --------------------------------------------------------- */
+
+miopenStatus_t miopenCreatePoolingDescriptor(miopenPoolingDescriptor_t* poolDesc);
+miopenStatus_t miopenSetPoolingIndexType(miopenPoolingDescriptor_t poolDesc,
+                                         miopenIndexType_t index_type);
+miopenStatus_t miopenSetPoolingWorkSpaceIndexMode(miopenPoolingDescriptor_t poolDesc,
+                                                  miopenPoolingWorkspaceIndexMode_t workspace_index);
+miopenStatus_t miopenSet2dPoolingDescriptor(miopenPoolingDescriptor_t poolDesc,
+                                            miopenPoolingMode_t mode,
+                                            int windowHeight,
+                                            int windowWidth,
+                                            int pad_h,
+                                            int pad_w,
+                                            int stride_h,
+                                            int stride_w);
+miopenStatus_t miopenSetNdPoolingDescriptor(miopenPoolingDescriptor_t poolDesc,
+                                            const miopenPoolingMode_t mode,
+                                            int nbDims,
+                                            const int* windowDimA,
+                                            const int* padA,
+                                            const int* stridesA);
+miopenStatus_t miopenGetPoolingForwardOutputDim(const miopenPoolingDescriptor_t poolDesc,
+                                                const miopenTensorDescriptor_t tensorDesc,
+                                                int* n,
+                                                int* c,
+                                                int* h,
+                                                int* w);
+miopenStatus_t miopenGetPoolingNdForwardOutputDim(const miopenPoolingDescriptor_t poolDesc,
+                                                  const miopenTensorDescriptor_t tensorDesc,
+                                                  int dims,
+                                                  int* tensorDimArr);
+/* Bytes of index workspace for a max pooling whose output is yDesc (one
+ * uint8 index per output element). */
+miopenStatus_t miopenPoolingGetWorkSpaceSize(const miopenTensorDescriptor_t yDesc,
+                                             size_t* workSpaceSize);
+miopenStatus_t miopenPoolingGetWorkSpaceSizeV2(const miopenPoolingDescriptor_t poolDesc,
+                                               const miopenTensorDescriptor_t yDesc,
+                                               size_t* workSpaceSize);
+/* With do_backward and max pooling the argmax indices go to workSpace. */
+miopenStatus_t miopenPoolingForward(miopenHandle_t handle,
+                                    const miopenPoolingDescriptor_t poolDesc,
+                                    const void* alpha,
+                                    const miopenTensorDescriptor_t xDesc,
+                                    const void* x,
+                                    const void* beta,
+                                    const miopenTensorDescriptor_t yDesc,
+                                    void* y,
+                                    bool do_backward,
+                                    void* workSpace,
+                                    size_t workSpaceSize);
+miopenStatus_t miopenDestroyPoolingDescriptor(miopenPoolingDescriptor_t poolDesc);
+
+/* ---- batch normalization (inference) --------------------------------- */
+
+/* Fills derivedBnDesc with the shape of scale/bias/mean/variance for xDesc:
+ * 1xCx1x1(x1) for spatial, 1xCxHxW(xD) per activation; always float. */
+miopenStatus_t miopenDeriveBNTensorDescriptor(miopenTensorDescriptor_t derivedBnDesc,
+                                              const miopenTensorDescriptor_t xDesc,
+                                              miopenBatchNormMode_t bn_mode);
+/* y = scale * (x - mean) / sqrt(var + epsilon) + bias. */
+miopenStatus_t miopenBatchNormalizationForwardInference(miopenHandle_t handle,
+                                                        miopenBatchNormMode_t bn_mode,
+                                                        void* alpha,
+                                                        void* beta,
+                                                        const miopenTensorDescriptor_t xDesc,
+                                                        const void* x,
+                                                        const miopenTensorDescriptor_t yDesc,
+                                                        void* y,
+                                                        const miopenTensorDescriptor_t bnScaleBiasMeanVarDesc,
+                                                        void* bnScale,
+                                                        void* bnBias,
+                                                        void* estimatedMean,
+                                                        void* estimatedVariance,
+                                                        double epsilon);
+
+/* ---- element-wise tensor op ------------------------------------------ */
+
+/* C = op(alpha1 * A, alpha2 * B) + beta * C; B broadcasts over A where its
+ * length is 1. */
+miopenStatus_t miopenOpTensor(miopenHandle_t handle,
+                              miopenTensorOp_t tensorOp,
+                              const void* alpha1,
+                              const miopenTensorDescriptor_t aDesc,
+                              const void* A,
+                              const void* alpha2,
+                              const miopenTensorDescriptor_t bDesc,
+                              const void* B,
+                              const void* beta,
+                              const miopenTensorDescriptor_t cDesc,
+                              void* C);
+
+/* ---- fusion ---------------------------------------------------------- */
+
+miopenStatus_t miopenCreateFusionPlan(miopenFusionPlanDescriptor_t* fusePlanDesc,
+                                      const miopenFusionDirection_t fuseDirection,
+                                      const miopenTensorDescriptor_t inputDesc);
+miopenStatus_t miopenCompileFusionPlan(miopenHandle_t handle,
+                                       miopenFusionPlanDescriptor_t fusePlanDesc);
+miopenStatus_t miopenFusionPlanGetOp(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                     const int op_idx,
+                                     miopenFusionOpDescriptor_t* op);
+miopenStatus_t miopenDestroyFusionPlan(miopenFusionPlanDescriptor_t fusePlanDesc);
+miopenStatus_t miopenCreateOpConvForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                         miopenFusionOpDescriptor_t* convOp,
+                                         miopenConvolutionDescriptor_t convDesc,
+                                         const miopenTensorDescriptor_t wDesc);
+miopenStatus_t miopenCreateOpBiasForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                         miopenFusionOpDescriptor_t* biasOp,
+                                         const miopenTensorDescriptor_t bDesc);
+miopenStatus_t miopenCreateOpActivationForward(miopenFusionPlanDescriptor_t fusePlanDesc,
+                                               miopenFusionOpDescriptor_t* activFwdOp,
+                                               miopenActivationMode_t mode);
+miopenStatus_t miopenCreateOperatorArgs(miopenOperatorArgs_t* args);
+miopenStatus_t miopenDestroyOperatorArgs(miopenOperatorArgs_t args);
+miopenStatus_t miopenSetOpArgsConvForward(miopenOperatorArgs_t args,
+                                          const miopenFusionOpDescriptor_t convOp,
+                                          const void* alpha,
+                                          const void* beta,
+                                          const void* w);
+miopenStatus_t miopenSetOpArgsBiasForward(miopenOperatorArgs_t args,
+                                          const miopenFusionOpDescriptor_t biasOp,
+                                          const void* alpha,
+                                          const void* beta,
+                                          const void* bias);
+miopenStatus_t miopenSetOpArgsActivForward(miopenOperatorArgs_t args,
+                                           const miopenFusionOpDescriptor_t activFwdOp,
+                                           const void* alpha,
+                                           const void* beta,
+                                           double activAlpha,
+                                           double activBeta,
+                                           double activGamma);
+miopenStatus_t miopenExecuteFusionPlan(const miopenHandle_t handle,
+                                       const miopenFusionPlanDescriptor_t fusePlanDesc,
+                                       const miopenTensorDescriptor_t inputDesc,
+                                       const void* input,
+                                       const miopenTensorDescriptor_t outputDesc,
+                                       void* output,
+                                       miopenOperatorArgs_t args);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
