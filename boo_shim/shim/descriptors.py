@@ -35,12 +35,14 @@ class DataType(IntEnum):
     Int8 = 3
     BFloat16 = 5
     Double = 6
-    Float8 = 7
-    BFloat8 = 8
+    Float8_fnuz = 7
+    BFloat8_fnuz = 8
+    Int64 = 9
 
 
 DTYPE_SIZE = {DataType.Half: 2, DataType.Float: 4, DataType.Int32: 4, DataType.Int8: 1,
-              DataType.BFloat16: 2, DataType.Double: 8, DataType.Float8: 1, DataType.BFloat8: 1}
+              DataType.BFloat16: 2, DataType.Double: 8, DataType.Float8_fnuz: 1, DataType.BFloat8_fnuz: 1,
+              DataType.Int64: 8}
 # dtypes the boo daemon computes (ConvSignature names)
 BOO_DTYPES = {DataType.Float: "fp32", DataType.Half: "fp16", DataType.BFloat16: "bf16"}
 
@@ -57,7 +59,7 @@ def numpy_dtype(dt: DataType):
 
     table = {DataType.Half: np.float16, DataType.Float: np.float32, DataType.BFloat16: ml_dtypes.bfloat16,
              DataType.Double: np.float64, DataType.Int32: np.int32, DataType.Int8: np.int8,
-             DataType.Float8: np.uint8, DataType.BFloat8: np.uint8}
+             DataType.Float8_fnuz: np.uint8, DataType.BFloat8_fnuz: np.uint8, DataType.Int64: np.int64}
     return np.dtype(table[dt])
 
 
@@ -82,26 +84,48 @@ def packed_strides(lens, order: str | None = None) -> list[int]:
     return strides
 
 
+class MirroredObject:
+    """What every handle and descriptor shares.
+
+    `native` is the native library's own object when one is loaded behind the shim: then the
+    program holds that very pointer (so MIOpen functions the shim does not export receive a
+    valid native object) and ours is the state kept beside it. `unsupported` records why a
+    Set that the native library accepted could not be represented by boo (a conv call with
+    such an object goes to the native library instead), keyed by the setter."""
+
+    native: object = None
+    unsupported: dict
+
+    def why_unsupported(self) -> str | None:
+        return "; ".join(self.unsupported.values()) or None
+
+
 @dataclass
-class Handle:
+class Handle(MirroredObject):
     stream: int = 0  # the caller's stream pointer, stored as an integer
     profiling: bool = False
     last_ms: float = 0.0
-    native: object = None  # the native library's handle, created on first fallback
+    last_native: bool = False  # the last conv call on this handle ran on the native library
+    native: object = None
+    unsupported: dict = field(default_factory=dict)
 
 
 @dataclass
-class TensorDesc:
+class TensorDesc(MirroredObject):
     dtype: DataType = DataType.Float
     lens: tuple[int, ...] = ()
     strides: tuple[int, ...] = ()
-    version: int = 0  # bumped by every Set, so native copies know they are stale
     native: object = None
-    native_version: int = -1
+    unsupported: dict = field(default_factory=dict)
 
     @property
     def is_set(self) -> bool:
         return bool(self.lens)
+
+    def key(self) -> tuple:
+        """The descriptor's content: what a cache may be keyed on (never its identity, which a
+        destroyed and re-created descriptor can share)."""
+        return (int(self.dtype), self.lens, self.strides)
 
     def set(self, dtype, lens, strides=None) -> None:
         dtype = parse_dtype(dtype)
@@ -116,7 +140,7 @@ class TensorDesc:
         if len(strides) != len(lens) or any(v <= 0 for v in strides):
             raise BadParm(f"tensor strides must be positive, got {list(strides)}")
         self.dtype, self.lens, self.strides = dtype, lens, strides
-        self.version += 1
+        self.unsupported.clear()
 
     def require(self, what: str = "tensor") -> "TensorDesc":
         if not self.is_set:
@@ -186,8 +210,21 @@ def infer_layout(lens, strides) -> str:
                                f"{logical} or N{spatial}C layout")
 
 
+# miopenConvolutionAttrib_t: (default, allowed values); MIOpen's ConvolutionAttribute::Set
+# rejects anything else with BadParm.
+CONV_ATTRIBUTES = {
+    0: (-1, (-1, 0, 1)),  # FP16_ALT_IMPL: -1 = the library's default
+    1: (0, (0, 1)),       # DETERMINISTIC
+    2: (0, (0, 1)),       # FP8_ROUNDING_MODE: standard, stochastic
+    3: (1, (0, 1)),       # MATH_TYPE: default, pedantic (MIOpen's own default is pedantic)
+}
+# miopenConvolutionFindMode_t: 4 (FastHybrid) is deprecated and rejected, as MIOpen does.
+FIND_MODES = {1, 2, 3, 5, 6, 7}
+FIND_MODE_DEFAULT = 5
+
+
 @dataclass
-class ConvDesc:
+class ConvDesc(MirroredObject):
     mode: int = MODE_CONV
     spatial: int = 2
     pad: tuple[int, ...] = (0, 0)
@@ -195,20 +232,27 @@ class ConvDesc:
     dilation: tuple[int, ...] = (1, 1)
     adj: tuple[int, ...] = (0, 0)
     groups: int = 1
-    version: int = 0
+    attributes: dict = field(default_factory=lambda: {a: d for a, (d, _) in CONV_ATTRIBUTES.items()})
+    find_mode: int = FIND_MODE_DEFAULT
     native: object = None
-    native_version: int = -1
+    unsupported: dict = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        """The content that decides the computation (attributes and find mode do not: boo's
+        kernels are deterministic and compute bf16/fp16 in f32 whatever is asked)."""
+        return (self.mode, self.spatial, self.pad, self.stride, self.dilation, self.adj, self.groups)
 
     def init(self, spatial, pad, stride, dilation, mode) -> None:
         spatial = int(spatial)
         if spatial < 1:
             raise BadParm(f"spatial dim {spatial} < 1")
-        if spatial not in (2, 3):
-            raise NotImplementedStatus(f"{spatial}-D convolutions are not supported (2 or 3)")
+        if spatial > 3:
+            raise NotImplementedStatus(f"{spatial}-D convolutions are not supported (1, 2 or 3)")
         mode = int(mode)
         if mode in (MODE_GROUP, MODE_DEPTHWISE):
-            raise NotImplementedStatus("miopenGroupConv/miopenDepthwise modes are deprecated; use "
-                                       "miopenConvolution with a group count")
+            # MIOpen's ConvolutionDescriptor turns the deprecated modes into plain convolution;
+            # the group count comes from miopenSetConvolutionGroupCount as usual.
+            mode = MODE_CONV
         if mode not in (MODE_CONV, MODE_TRANSPOSE):
             raise BadParm(f"unknown miopenConvolutionMode_t {mode}")
         pad, stride, dilation = (tuple(int(v) for v in a[:spatial]) for a in (pad, stride, dilation))
@@ -217,13 +261,12 @@ class ConvDesc:
         self.mode, self.spatial, self.pad, self.stride, self.dilation = mode, spatial, pad, stride, dilation
         self.adj = (0,) * spatial
         self.groups = 1
-        self.version += 1
+        self.unsupported.clear()
 
     def set_groups(self, g: int) -> None:
         if int(g) < 1:
             raise BadParm(f"group count {g} < 1")
         self.groups = int(g)
-        self.version += 1
 
     def set_adj(self, spatial: int, adj) -> None:
         if int(spatial) != self.spatial:
@@ -232,7 +275,24 @@ class ConvDesc:
         if any(a < 0 for a in adj):
             raise BadParm(f"negative output padding {adj}")
         self.adj = adj
-        self.version += 1
+
+    def set_attribute(self, attr: int, value: int) -> None:
+        attr, value = int(attr), int(value)
+        if attr not in CONV_ATTRIBUTES:
+            raise BadParm(f"unknown miopenConvolutionAttrib_t {attr}")
+        if value not in CONV_ATTRIBUTES[attr][1]:
+            raise BadParm(f"value {value} is not valid for convolution attribute {attr}")
+        self.attributes[attr] = value
+
+    def get_attribute(self, attr: int) -> int:
+        if int(attr) not in CONV_ATTRIBUTES:
+            raise BadParm(f"unknown miopenConvolutionAttrib_t {attr}")
+        return self.attributes[int(attr)]
+
+    def set_find_mode(self, mode: int) -> None:
+        if int(mode) not in FIND_MODES:
+            raise BadParm(f"miopenConvolutionFindMode_t {mode} is not valid")
+        self.find_mode = int(mode)
 
     @property
     def transposed(self) -> bool:
@@ -284,6 +344,14 @@ class Problem:
     w: TensorDesc
     y: TensorDesc
 
+    def key(self) -> tuple:
+        return (self.direction, self.conv.key(), self.x.key(), self.w.key(), self.y.key())
+
+    def why_unsupported(self) -> str | None:
+        """Why boo cannot represent one of the descriptors (a Set only the native library took)."""
+        reasons = [r for o in (self.conv, self.x, self.w, self.y) if (r := o.why_unsupported())]
+        return "; ".join(reasons) or None
+
     def validate(self) -> None:
         expect = self.conv.forward_output_lens(self.x, self.w)
         self.y.require("output tensor")
@@ -296,6 +364,9 @@ class Problem:
         """The boo `ConvSignature` for this call (UnsupportedError for what boo does not compute)."""
         from ..conv import ConvSignature
 
+        why = self.why_unsupported()
+        if why:
+            raise UnsupportedError(why)
         self.validate()
         if self.x.dtype not in BOO_DTYPES:
             raise UnsupportedError(f"dtype {self.x.dtype.name} is not computed by boo (fp32, fp16, bf16)")
@@ -325,9 +396,14 @@ class ObjectTable:
         self._objs: dict[int, object] = {}
         self._next = itertools.count(1)
 
-    def add(self, obj) -> int:
+    def add(self, obj, oid: int | None = None) -> int:
+        """Register `obj` under `oid` (the native library's pointer for it, when there is one) or
+        under a fresh id of ours. Our ids come from a counter and are never reused; a native
+        pointer may be reused by the native library after a destroy, which is why nothing may
+        cache by these ids (caches key on descriptor content)."""
         with self._lock:
-            oid = 0x10000 + 16 * next(self._next)  # never NULL, looks like an aligned pointer
+            if oid is None:
+                oid = 0x10000 + 16 * next(self._next)  # never NULL, looks like an aligned pointer
             self._objs[oid] = obj
             return oid
 

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import BooError, MIOpenStatus, UnsupportedError
@@ -30,6 +31,7 @@ from .descriptors import (BadParm, ConvDesc, DataType, Handle, NotImplementedSta
 VERSION = (3, 4, 0)
 SOLUTION_IDS = {"fwd": 1, "bwd": 2, "wrw": 3}  # as the reference library
 ALGO_DIRECT = 1  # miopenConvolution*AlgoDirect: the value Find/GetSolution report
+SIGNATURE_CACHE_SIZE = 4096
 LOG_CMD_PREFIX = "MIOpen(HIP): Command [LogCmdConvolution] ./bin/MIOpenDriver "
 
 
@@ -71,7 +73,9 @@ class _State:
         self._log_lock = threading.Lock()
         self._logged: set = set()
         self._log_file = None
-        self.sigs: dict = {}  # problem key -> ConvSignature (signature construction is not free)
+        # problem content -> ConvSignature (building one is not free); least recently used out
+        self.sigs: OrderedDict = OrderedDict()
+        self.sig_lock = threading.Lock()
 
     # ------------------------------------------------------------------ logging
     def log(self, msg: str, once_key=None) -> None:
@@ -149,15 +153,25 @@ S: _State | None = None
 
 # ---------------------------------------------------------------------------------- plumbing
 _ENTRIES: dict[str, tuple] = {}
+_CALL = threading.local()  # the C arguments of the entry point running on this thread
 
 
-def entry(kinds: str = ""):
+def entry(kinds: str = "", role: str = "own"):
     """Register an entry point. `kinds` has one letter per C argument: H handle, T tensor
-    descriptor, C convolution descriptor, anything else passed through (used to translate the
-    arguments for a native fallback)."""
+    descriptor, C convolution descriptor, anything else passed through unresolved.
+
+    `role` says how the entry point shares the work with a native library loaded behind the
+    shim (with none, our implementation alone answers):
+    - "own": ours; a conv call boo cannot serve falls back to the native library;
+    - "set": the native library first (its status is final), then ours; when ours cannot
+      represent what the native library accepted, the object is marked unsupported and its
+      conv calls go to the native library;
+    - "get": the native library answers (its objects are the truth: native-only functions
+      such as miopenDeriveBNTensorDescriptor may have set them).
+    """
 
     def deco(fn):
-        _ENTRIES[fn.__name__] = (fn, kinds)
+        _ENTRIES[fn.__name__] = (fn, kinds, role)
         return fn
 
     return deco
@@ -174,19 +188,30 @@ def _resolve(kind: str, value):
     return value
 
 
-def _wrap(name: str, fn, kinds: str):
+def _wrap(name: str, fn, kinds: str, role: str):
     def wrapper(*args):
         try:
-            if kinds:
-                objs = [_resolve(k, a) for k, a in zip(kinds, args)] + list(args[len(kinds):])
-            else:
-                objs = list(args)
+            objs = [_resolve(k, a) for k, a in zip(kinds, args)] + list(args[len(kinds):])
+            if role != "own" and S.native.available and S.native.has(name):
+                st = S.native.call(name, args)
+                if role == "get" or st != 0:
+                    return st
+                try:
+                    fn(*objs)
+                except BooError as e:
+                    objs[0].unsupported[name] = f"{name}: {e}"
+                    if S.verbose:
+                        S.log(f"boo-shim: {name}: accepted by the native library, not by boo ({e})")
+                else:
+                    objs[0].unsupported.pop(name, None)
+                return 0
+            _CALL.args = args
             try:
                 if S.disabled and name in _CONV_ENTRIES:
                     raise Fallback("BOO_DISABLE=1")
                 r = fn(*objs)
             except Fallback as fb:
-                return _fallback(name, objs, fb)
+                return _fallback(name, args, objs, fb)
             return 0 if r is None else int(r)
         except BooError as e:
             if S.verbose:
@@ -200,7 +225,7 @@ def _wrap(name: str, fn, kinds: str):
     return wrapper
 
 
-def _fallback(name: str, objs: list, fb: Fallback) -> int:
+def _fallback(name: str, args: tuple, objs: list, fb: Fallback) -> int:
     handle = objs[0] if objs and isinstance(objs[0], Handle) else None
     if S.fallback != "native" or not S.native.available:
         why = "BOO_FALLBACK=error" if S.fallback != "native" else "no native MIOpen library is loaded"
@@ -209,7 +234,7 @@ def _fallback(name: str, objs: list, fb: Fallback) -> int:
         return int(fb.status)
     S.log(f"boo-shim: fallback to native MIOpen for {name}: {fb}", once_key=("fallback", name, type(fb).__name__,
                                                                             str(fb)[:60]))
-    args = list(objs)
+    args = list(args)
     if name in _SOLUTION_ID_ARG:
         # our solution ids mean nothing to the native library: use its first solution
         prefix, idx, order = _SOLUTION_ID_ARG[name]
@@ -226,11 +251,11 @@ def install(ffi, lib) -> None:
     if missing:
         raise RuntimeError(f"impl.py does not implement {missing}")
     for name in exported:
-        fn, kinds = _ENTRIES[name]
+        fn, kinds, role = _ENTRIES[name]
         if name == "miopenGetErrorString":
             ffi.def_extern(name=name)(fn)
         else:
-            ffi.def_extern(name=name, error=int(MIOpenStatus.InternalError))(_wrap(name, fn, kinds))
+            ffi.def_extern(name=name, error=int(MIOpenStatus.InternalError))(_wrap(name, fn, kinds, role))
 
 
 def _ptr(p) -> int:
@@ -243,9 +268,27 @@ def _check_out(*ptrs) -> None:
             raise BadParm("NULL output pointer")
 
 
-def _new_id(obj, out, ctype: str) -> None:
+def _create(obj, out, ctype: str, native_name: str, *native_args) -> int:
+    """A new handle or descriptor. With a native library it is created there first and the
+    program gets the native pointer (valid for every native-only function); ours is kept under
+    that pointer. Without one, the program gets a fresh id of ours."""
     _check_out(out)
+    if S.native.available:
+        st = S.native.call(native_name, [out, *native_args])
+        if st != 0:
+            return st
+        obj.native = out[0]
+        S.table.add(obj, _ptr(out[0]))
+        return 0
     out[0] = S.ffi.cast(ctype, S.table.add(obj))
+    return 0
+
+
+def _destroy(ptr, cls: type, what: str, native_name: str) -> int:
+    obj = S.table.remove(_ptr(ptr), cls, what)
+    if obj.native is not None:
+        return S.native.call(native_name, [obj.native])
+    return 0
 
 
 # ---------------------------------------------------------------------------------- handle
@@ -254,7 +297,7 @@ def miopenGetErrorString(error):
     return S.lib.boo_c_error_string(int(error))
 
 
-@entry()
+@entry(role="get")
 def miopenGetVersion(major, minor, patch):
     for p, v in zip((major, minor, patch), VERSION):
         if p != S.ffi.NULL:
@@ -263,28 +306,25 @@ def miopenGetVersion(major, minor, patch):
 
 @entry()
 def miopenCreate(handle):
-    _new_id(Handle(), handle, "miopenHandle_t")
+    return _create(Handle(), handle, "miopenHandle_t", "miopenCreate")
 
 
 @entry()
 def miopenCreateWithStream(handle, stream):
-    _new_id(Handle(stream=_ptr(stream)), handle, "miopenHandle_t")
+    return _create(Handle(stream=_ptr(stream)), handle, "miopenHandle_t", "miopenCreateWithStream", stream)
 
 
 @entry()
 def miopenDestroy(handle):
-    h = S.table.remove(_ptr(handle), Handle, "miopenHandle_t")
-    S.native.destroy(h)
+    return _destroy(handle, Handle, "miopenHandle_t", "miopenDestroy")
 
 
-@entry("H")
+@entry("H", role="set")
 def miopenSetStream(h, stream):
     h.stream = _ptr(stream)
-    if h.native is not None:
-        S.native.fn("miopenSetStream")(h.native, stream)
 
 
-@entry("H")
+@entry("H", role="get")
 def miopenGetStream(h, stream):
     _check_out(stream)
     stream[0] = S.ffi.cast("void *", h.stream)
@@ -292,28 +332,28 @@ def miopenGetStream(h, stream):
 
 @entry("H")
 def miopenGetKernelTime(h, time_out):
+    if h.last_native and S.native.available:
+        return S.native.call("miopenGetKernelTime", [h.native, time_out])
     _check_out(time_out)
     time_out[0] = h.last_ms if h.profiling else 0.0
 
 
-@entry("H")
+@entry("H", role="set")
 def miopenEnableProfiling(h, enable):
     h.profiling = bool(enable)
     if not h.profiling:
         h.last_ms = 0.0
-    S.native.set_profiling(h)
 
 
 # ---------------------------------------------------------------------------------- tensors
 @entry()
 def miopenCreateTensorDescriptor(desc):
-    _new_id(TensorDesc(), desc, "miopenTensorDescriptor_t")
+    return _create(TensorDesc(), desc, "miopenTensorDescriptor_t", "miopenCreateTensorDescriptor")
 
 
 @entry()
 def miopenDestroyTensorDescriptor(desc):
-    t = S.table.remove(_ptr(desc), TensorDesc, "miopenTensorDescriptor_t")
-    S.native.destroy(t)
+    return _destroy(desc, TensorDesc, "miopenTensorDescriptor_t", "miopenDestroyTensorDescriptor")
 
 
 def _ints(p, n: int, what: str) -> list[int]:
@@ -324,23 +364,30 @@ def _ints(p, n: int, what: str) -> list[int]:
     return [int(p[i]) for i in range(n)]
 
 
-@entry("T")
+@entry("T", role="set")
 def miopenSet4dTensorDescriptor(t, dtype, n, c, h, w):
     t.set(dtype, (n, c, h, w))
 
 
-@entry("T")
+@entry("T", role="set")
 def miopenSet4dTensorDescriptorEx(t, dtype, n, c, h, w, ns, cs, hs, ws):
     t.set(dtype, (n, c, h, w), (ns, cs, hs, ws))
 
 
-@entry("T")
+@entry("T", role="set")
 def miopenSetTensorDescriptor(t, dtype, nd, dims, strides):
     lens = _ints(dims, nd, "dimsA")
     t.set(dtype, lens, None if strides == S.ffi.NULL else _ints(strides, nd, "stridesA"))
 
 
-@entry("T")
+@entry("T", role="set")
+def miopenSetTensorDescriptorV2(t, dtype, nd, dims, strides):
+    # size_t lengths and strides (large tensors); same meaning as miopenSetTensorDescriptor
+    lens = _ints(dims, nd, "dimsA")
+    t.set(dtype, lens, None if strides == S.ffi.NULL else _ints(strides, nd, "stridesA"))
+
+
+@entry("T", role="set")
 def miopenSetNdTensorDescriptorWithLayout(t, dtype, layout, lens_p, num):
     lens = _ints(lens_p, num, "lens")
     layout = int(layout)
@@ -357,7 +404,7 @@ def miopenSetNdTensorDescriptorWithLayout(t, dtype, layout, lens_p, num):
     t.set(dtype, lens, packed_strides(lens, order))
 
 
-@entry("T")
+@entry("T", role="get")
 def miopenGet4dTensorDescriptor(t, dtype, n, c, h, w, ns, cs, hs, ws):
     t.require()
     if t.nd != 4:
@@ -368,14 +415,14 @@ def miopenGet4dTensorDescriptor(t, dtype, n, c, h, w, ns, cs, hs, ws):
         p[0] = v
 
 
-@entry("T")
+@entry("T", role="get")
 def miopenGetTensorDescriptorSize(t, size):
     t.require()
     _check_out(size)
     size[0] = t.nd
 
 
-@entry("T")
+@entry("T", role="get")
 def miopenGetTensorDescriptor(t, dtype, dims, strides):
     t.require()
     if dtype != S.ffi.NULL:
@@ -387,7 +434,7 @@ def miopenGetTensorDescriptor(t, dtype, dims, strides):
             strides[i] = t.strides[i]
 
 
-@entry("T")
+@entry("T", role="get")
 def miopenGetTensorNumBytes(t, nbytes):
     t.require()
     _check_out(nbytes)
@@ -397,21 +444,20 @@ def miopenGetTensorNumBytes(t, nbytes):
 # ---------------------------------------------------------------------------------- conv descriptors
 @entry()
 def miopenCreateConvolutionDescriptor(desc):
-    _new_id(ConvDesc(), desc, "miopenConvolutionDescriptor_t")
+    return _create(ConvDesc(), desc, "miopenConvolutionDescriptor_t", "miopenCreateConvolutionDescriptor")
 
 
 @entry()
 def miopenDestroyConvolutionDescriptor(desc):
-    c = S.table.remove(_ptr(desc), ConvDesc, "miopenConvolutionDescriptor_t")
-    S.native.destroy(c)
+    return _destroy(desc, ConvDesc, "miopenConvolutionDescriptor_t", "miopenDestroyConvolutionDescriptor")
 
 
-@entry("C")
+@entry("C", role="set")
 def miopenInitConvolutionDescriptor(c, mode, pad_h, pad_w, u, v, l, j):  # noqa: E741
     c.init(2, (pad_h, pad_w), (u, v), (l, j), mode)
 
 
-@entry("C")
+@entry("C", role="set")
 def miopenInitConvolutionNdDescriptor(c, spatial, pad, stride, dil, mode):
     if spatial < 1:
         raise BadParm(f"spatial dim {spatial}")
@@ -419,13 +465,13 @@ def miopenInitConvolutionNdDescriptor(c, spatial, pad, stride, dil, mode):
     c.init(spatial, _ints(pad, n, "padA"), _ints(stride, n, "strideA"), _ints(dil, n, "dilationA"), mode)
 
 
-@entry("C")
+@entry("C", role="get")
 def miopenGetConvolutionSpatialDim(c, spatial):
     _check_out(spatial)
     spatial[0] = c.spatial
 
 
-@entry("C")
+@entry("C", role="get")
 def miopenGetConvolutionDescriptor(c, mode, pad_h, pad_w, u, v, l, j):  # noqa: E741
     if c.spatial != 2:
         raise BadParm("miopenGetConvolutionDescriptor on a 3-D descriptor")
@@ -435,7 +481,7 @@ def miopenGetConvolutionDescriptor(c, mode, pad_h, pad_w, u, v, l, j):  # noqa: 
         p[0] = val
 
 
-@entry("C")
+@entry("C", role="get")
 def miopenGetConvolutionNdDescriptor(c, requested, spatial, pad, stride, dil, mode):
     if requested < c.spatial:
         raise BadParm(f"requested {requested} spatial dims < {c.spatial}")
@@ -446,28 +492,50 @@ def miopenGetConvolutionNdDescriptor(c, requested, spatial, pad, stride, dil, mo
     mode[0] = c.mode
 
 
-@entry("C")
+@entry("C", role="get")
 def miopenGetConvolutionGroupCount(c, groups):
     _check_out(groups)
     groups[0] = c.groups
 
 
-@entry("C")
+@entry("C", role="set")
 def miopenSetConvolutionGroupCount(c, groups):
     c.set_groups(groups)
 
 
-@entry("C")
+@entry("C", role="set")
 def miopenSetTransposeConvOutputPadding(c, adj_h, adj_w):
     c.set_adj(2, (adj_h, adj_w))
 
 
-@entry("C")
+@entry("C", role="set")
 def miopenSetTransposeConvNdOutputPadding(c, spatial, adj):
     c.set_adj(spatial, _ints(adj, max(1, min(int(spatial), 8)), "adjA"))
 
 
-@entry("CTT")
+@entry("C", role="set")
+def miopenSetConvolutionAttribute(c, attr, value):
+    c.set_attribute(attr, value)
+
+
+@entry("C", role="get")
+def miopenGetConvolutionAttribute(c, attr, value):
+    _check_out(value)
+    value[0] = c.get_attribute(attr)
+
+
+@entry("C", role="set")
+def miopenSetConvolutionFindMode(c, mode):
+    c.set_find_mode(mode)
+
+
+@entry("C", role="get")
+def miopenGetConvolutionFindMode(c, mode):
+    _check_out(mode)
+    mode[0] = c.find_mode
+
+
+@entry("CTT", role="get")
 def miopenGetConvolutionForwardOutputDim(c, x, w, n, ch, h, wd):
     _check_out(n, ch, h, wd)
     if c.spatial != 2:
@@ -477,7 +545,7 @@ def miopenGetConvolutionForwardOutputDim(c, x, w, n, ch, h, wd):
         p[0] = v
 
 
-@entry("CTT")
+@entry("CTT", role="get")
 def miopenGetConvolutionNdForwardOutputDim(c, x, w, nd, dims):
     _check_out(nd, dims)
     out = c.forward_output_lens(x, w)
@@ -488,19 +556,26 @@ def miopenGetConvolutionNdForwardOutputDim(c, x, w, nd, dims):
 
 # ---------------------------------------------------------------------------------- convolutions
 def _signature(p: Problem):
-    """ConvSignature for a problem (cached per descriptor versions); Fallback if boo cannot do it."""
-    key = (p.direction, id(p.conv), p.conv.version, id(p.x), p.x.version, id(p.w), p.w.version,
-           id(p.y), p.y.version)
-    sig = S.sigs.get(key)
+    """ConvSignature for a problem, cached by descriptor content (a destroyed descriptor's id can
+    come back for a new one, so ids are never part of the key); Fallback if boo cannot do it."""
+    why = p.why_unsupported()
+    if why:
+        raise Fallback(f"boo cannot represent this call's descriptors: {why}")
+    key = p.key()
+    with S.sig_lock:
+        sig = S.sigs.get(key)
+        if sig is not None:
+            S.sigs.move_to_end(key)
     if sig is None:
         p.validate()  # BadParm for invalid calls (no fallback: the call is wrong)
         try:
             sig = p.signature()
         except (UnsupportedError, NotImplementedStatus) as e:
             raise Fallback(f"boo does not support this convolution: {e}") from None
-        if len(S.sigs) > 4096:
-            S.sigs.clear()
-        S.sigs[key] = sig
+        with S.sig_lock:
+            S.sigs[key] = sig
+            while len(S.sigs) > SIGNATURE_CACHE_SIZE:
+                S.sigs.popitem(last=False)
     if S.log_cmd:
         S.log(LOG_CMD_PREFIX + sig.to_command())
     return sig
@@ -544,10 +619,11 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
         np.copyto(out_view, acc, casting="unsafe")
     ms = (time.perf_counter() - t0) * 1e3
     h.last_ms = ms
+    h.last_native = False
     return ms
 
 
-def _conv_call(name: str, h: Handle, p: Problem, ptrs: dict, alpha: float, beta: float, native_args: list):
+def _conv_call(name: str, h: Handle, p: Problem, ptrs: dict, alpha: float, beta: float):
     sig = _signature(p)
     if not S.compare:
         _run_boo(h, p, sig, ptrs, alpha, beta)
@@ -557,7 +633,7 @@ def _conv_call(name: str, h: Handle, p: Problem, ptrs: dict, alpha: float, beta:
     dst_key = {"fwd": "y", "bwd": "x", "wrw": "w"}[p.direction]
     dst_desc = p.dest
     scratch, keep = mem.scratch_copy(ptrs[dst_key], dst_desc)
-    args = list(native_args)
+    args = list(_CALL.args)  # the program's own arguments: valid for the native library
     idx = _DEST_ARG[name]
     args[idx] = S.ffi.cast("void *", scratch)
     if name in _SOLUTION_ID_ARG:
@@ -691,8 +767,7 @@ def miopenConvolutionForwardCompileSolution(h, w, x, c, y, sid):
 def miopenConvolutionForwardImmediate(h, wd, w, xd, x, c, yd, y, ws, wss, sid):
     p = Problem("fwd", c, xd, wd, yd)
     _check_solution(p, sid)
-    _conv_call("miopenConvolutionForwardImmediate", h, p, {"x": _ptr(x), "w": _ptr(w), "y": _ptr(y)}, 1.0, 0.0,
-               [h, wd, w, xd, x, c, yd, y, ws, wss, sid])
+    _conv_call("miopenConvolutionForwardImmediate", h, p, {"x": _ptr(x), "w": _ptr(w), "y": _ptr(y)}, 1.0, 0.0)
 
 
 # ---- immediate mode: backward data ----
@@ -721,7 +796,7 @@ def miopenConvolutionBackwardDataImmediate(h, dyd, dy, wd, w, c, dxd, dx, ws, ws
     p = Problem("bwd", c, dxd, wd, dyd)
     _check_solution(p, sid)
     _conv_call("miopenConvolutionBackwardDataImmediate", h, p, {"x": _ptr(dx), "w": _ptr(w), "y": _ptr(dy)},
-               1.0, 0.0, [h, dyd, dy, wd, w, c, dxd, dx, ws, wss, sid])
+               1.0, 0.0)
 
 
 # ---- immediate mode: backward weights ----
@@ -750,7 +825,7 @@ def miopenConvolutionBackwardWeightsImmediate(h, dyd, dy, xd, x, c, dwd, dw, ws,
     p = Problem("wrw", c, xd, dwd, dyd)
     _check_solution(p, sid)
     _conv_call("miopenConvolutionBackwardWeightsImmediate", h, p, {"x": _ptr(x), "w": _ptr(dw), "y": _ptr(dy)},
-               1.0, 0.0, [h, dyd, dy, xd, x, c, dwd, dw, ws, wss, sid])
+               1.0, 0.0)
 
 
 # ---- find mode: forward ----
@@ -768,8 +843,7 @@ def miopenFindConvolutionForwardAlgorithm(h, xd, x, wd, w, c, yd, y, request, re
 def miopenConvolutionForward(h, alpha, xd, x, wd, w, c, algo, beta, yd, y, ws, wss):
     p = Problem("fwd", c, xd, wd, yd)
     a, b = _scalar(alpha, xd.dtype, "alpha"), _scalar(beta, xd.dtype, "beta")
-    _conv_call("miopenConvolutionForward", h, p, {"x": _ptr(x), "w": _ptr(w), "y": _ptr(y)}, a, b,
-               [h, alpha, xd, x, wd, w, c, algo, beta, yd, y, ws, wss])
+    _conv_call("miopenConvolutionForward", h, p, {"x": _ptr(x), "w": _ptr(w), "y": _ptr(y)}, a, b)
 
 
 def _bias_lens_ok(b: TensorDesc, y: TensorDesc) -> None:
@@ -819,8 +893,7 @@ def miopenFindConvolutionBackwardDataAlgorithm(h, dyd, dy, wd, w, c, dxd, dx, re
 def miopenConvolutionBackwardData(h, alpha, dyd, dy, wd, w, c, algo, beta, dxd, dx, ws, wss):
     p = Problem("bwd", c, dxd, wd, dyd)
     a, b = _scalar(alpha, dyd.dtype, "alpha"), _scalar(beta, dyd.dtype, "beta")
-    _conv_call("miopenConvolutionBackwardData", h, p, {"x": _ptr(dx), "w": _ptr(w), "y": _ptr(dy)}, a, b,
-               [h, alpha, dyd, dy, wd, w, c, algo, beta, dxd, dx, ws, wss])
+    _conv_call("miopenConvolutionBackwardData", h, p, {"x": _ptr(dx), "w": _ptr(w), "y": _ptr(dy)}, a, b)
 
 
 # ---- find mode: backward weights ----
@@ -839,8 +912,7 @@ def miopenFindConvolutionBackwardWeightsAlgorithm(h, dyd, dy, xd, x, c, dwd, dw,
 def miopenConvolutionBackwardWeights(h, alpha, dyd, dy, xd, x, c, algo, beta, dwd, dw, ws, wss):
     p = Problem("wrw", c, xd, dwd, dyd)
     a, b = _scalar(alpha, dyd.dtype, "alpha"), _scalar(beta, dyd.dtype, "beta")
-    _conv_call("miopenConvolutionBackwardWeights", h, p, {"x": _ptr(x), "w": _ptr(dw), "y": _ptr(dy)}, a, b,
-               [h, alpha, dyd, dy, xd, x, c, algo, beta, dwd, dw, ws, wss])
+    _conv_call("miopenConvolutionBackwardWeights", h, p, {"x": _ptr(x), "w": _ptr(dw), "y": _ptr(dy)}, a, b)
 
 
 @entry("H-T--T")
