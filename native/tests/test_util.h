@@ -19,7 +19,7 @@
 
 /* ---- 16-bit floats ---------------------------------------------------- */
 
-static uint16_t tu_f32_to_bf16(float f)
+static inline uint16_t tu_f32_to_bf16(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -29,7 +29,7 @@ static uint16_t tu_f32_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
-static float tu_bf16_to_f32(uint16_t h)
+static inline float tu_bf16_to_f32(uint16_t h)
 {
     uint32_t u = (uint32_t)h << 16;
     float f;
@@ -37,7 +37,7 @@ static float tu_bf16_to_f32(uint16_t h)
     return f;
 }
 
-static uint16_t tu_f32_to_f16(float f)
+static inline uint16_t tu_f32_to_f16(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -63,7 +63,7 @@ static uint16_t tu_f32_to_f16(float f)
     return (uint16_t)(sign | half);
 }
 
-static float tu_f16_to_f32(uint16_t h)
+static inline float tu_f16_to_f32(uint16_t h)
 {
     const uint32_t s = (h >> 15) & 1u, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
     float v;
@@ -76,14 +76,14 @@ static float tu_f16_to_f32(uint16_t h)
     return s ? -v : v;
 }
 
-static size_t tu_dtype_size(miopenDataType_t t) { return t == miopenFloat ? 4 : 2; }
+static inline size_t tu_dtype_size(miopenDataType_t t) { return t == miopenFloat ? 4 : 2; }
 
-static const char* tu_dtype_name(miopenDataType_t t)
+static inline const char* tu_dtype_name(miopenDataType_t t)
 {
     return t == miopenFloat ? "fp32" : t == miopenHalf ? "fp16" : t == miopenBFloat16 ? "bf16" : "?";
 }
 
-static double tu_get(miopenDataType_t t, const void* base, int64_t i)
+static inline double tu_get(miopenDataType_t t, const void* base, int64_t i)
 {
     if(t == miopenFloat)
         return ((const float*)base)[i];
@@ -92,7 +92,7 @@ static double tu_get(miopenDataType_t t, const void* base, int64_t i)
     return tu_bf16_to_f32(((const uint16_t*)base)[i]);
 }
 
-static void tu_put(miopenDataType_t t, void* base, int64_t i, double v)
+static inline void tu_put(miopenDataType_t t, void* base, int64_t i, double v)
 {
     if(t == miopenFloat)
         ((float*)base)[i] = (float)v;
@@ -106,10 +106,10 @@ static void tu_put(miopenDataType_t t, void* base, int64_t i, double v)
 
 static uint64_t tu_rng_state = 0x9e3779b97f4a7c15ull;
 
-static void tu_seed(uint64_t s) { tu_rng_state = s * 0x9e3779b97f4a7c15ull + 1; }
+static inline void tu_seed(uint64_t s) { tu_rng_state = s * 0x9e3779b97f4a7c15ull + 1; }
 
 /* uniform in [-1, 1) */
-static double tu_uniform(void)
+static inline double tu_uniform(void)
 {
     tu_rng_state = tu_rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return (double)(tu_rng_state >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;
@@ -129,7 +129,7 @@ typedef struct
     void* data;
 } tu_tensor;
 
-static int tu_alloc(tu_tensor* t, miopenDataType_t dt, int nd, const int* lens, int channels_last)
+static inline int tu_alloc(tu_tensor* t, miopenDataType_t dt, int nd, const int* lens, int channels_last)
 {
     memset(t, 0, sizeof(*t));
     t->dtype = dt;
@@ -165,14 +165,14 @@ static int tu_alloc(tu_tensor* t, miopenDataType_t dt, int nd, const int* lens, 
     return t->data != NULL;
 }
 
-static void tu_free(tu_tensor* t)
+static inline void tu_free(tu_tensor* t)
 {
     free(t->data);
     t->data = NULL;
 }
 
 /* memory offset of the i-th element in logical (row-major over lens) order */
-static int64_t tu_offset(const tu_tensor* t, int64_t i)
+static inline int64_t tu_offset(const tu_tensor* t, int64_t i)
 {
     int64_t off = 0;
     for(int d = t->nd - 1; d >= 0; --d)
@@ -184,14 +184,14 @@ static int64_t tu_offset(const tu_tensor* t, int64_t i)
 }
 
 /* Fill with uniform values in [-scale, scale), rounded to the dtype. */
-static void tu_fill(tu_tensor* t, double scale)
+static inline void tu_fill(tu_tensor* t, double scale)
 {
     for(int64_t i = 0; i < t->numel; ++i)
         tu_put(t->dtype, t->data, tu_offset(t, i), scale * tu_uniform());
 }
 
 /* Logical-order float64 copy of the stored values (caller frees). */
-static double* tu_to_f64(const tu_tensor* t)
+static inline double* tu_to_f64(const tu_tensor* t)
 {
     double* v = (double*)malloc((size_t)t->numel * sizeof(double));
     if(v == NULL)
@@ -202,7 +202,7 @@ static double* tu_to_f64(const tu_tensor* t)
 }
 
 /* MIOpen's metric: rms(out - ref) / max(max|out|, max|ref|). */
-static double tu_error(const tu_tensor* out, const double* ref)
+static inline double tu_error(const tu_tensor* out, const double* ref)
 {
     double se = 0.0, mx = 0.0;
     for(int64_t i = 0; i < out->numel; ++i)
@@ -221,7 +221,7 @@ static double tu_error(const tu_tensor* out, const double* ref)
     return mx > 0.0 ? rms / mx : rms;
 }
 
-static double tu_tolerance(miopenDataType_t t)
+static inline double tu_tolerance(miopenDataType_t t)
 {
     return t == miopenFloat ? 1e-5 : t == miopenHalf ? 5e-3 : 2e-2;
 }
