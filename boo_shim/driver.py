@@ -165,6 +165,8 @@ def _backend_call(backend: str, sig: ConvSignature, args, opts: Options, log) ->
         log(f"[boo] cache hit ({c.strategy}) {c.entry.path} in {time.perf_counter() - t0:.3f}s")
     else:
         log(f"[boo] compiled ({c.strategy}) in {c.compile_seconds:.2f}s -> {c.entry.path}")
+    if c.fallback_reason:
+        log(f"[boo] fast path failed to compile, used {c.strategy}: {c.fallback_reason}")
     return (lambda: kernel(*args)), (0.0 if c.cache_hit else c.compile_seconds)
 
 
