@@ -213,7 +213,8 @@ class LoadedKernels:
             return self._devices[k]
 
     def get(self, sig: ConvSignature, target: str | Target = "cpu", *, cache_dir=None,
-            strategy: str = "auto", device_uri: str | None = None) -> Kernel:
+            strategy: str = "auto", device_uri: str | None = None, only_cached: bool = False) -> Kernel:
+        """`only_cached`: raise LookupError rather than load or compile what is not in memory."""
         target = parse_target(target)
         key = (sig, target, str(cache_dir), strategy, device_uri)
         with self._lock:
@@ -221,6 +222,8 @@ class LoadedKernels:
                 self._kernels.move_to_end(key)
                 self.hits += 1
                 return self._kernels[key]
+        if only_cached:
+            raise LookupError(sig.func_name)
         self.misses += 1
         kernel = self._load(sig, target, cache_dir, strategy, device_uri)
         with self._lock:

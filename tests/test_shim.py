@@ -207,3 +207,26 @@ def test_init_failure_is_an_error_status(native, tmp_path):
     assert p.returncode == 1
     assert "miopenStatusNotInitialized" in p.stderr
     assert p.stderr.count("initialisation failed") == 1
+
+
+@pytest.mark.parametrize("case", ["nhwc_groups", "bf16"])
+def test_local_execution_matches_reference(native, daemon, tmp_path, case):
+    """BOO_EXECUTE=local: the daemon compiles, the program's own process runs the kernel."""
+    import torch
+
+    args, names, dtype = CASES[case]
+    run_app(native, args, shim=False, out=tmp_path / "ref")
+    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim",
+                env_extra={"BOO_FALLBACK": "error", "BOO_EXECUTE": "local"})
+    assert "fallback" not in p.stderr, p.stderr
+    tol = TOLERANCES[{"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]]
+    compare_outputs(tmp_path / "ref", tmp_path / "shim", names, max(tol, 1e-5))
+
+
+def test_local_execution_without_daemon_compiles_in_process(native, tmp_path):
+    args = "conv -n 1 -c 2 -H 5 -W 5 -k 3 -y 3 -x 3 -p 1 -q 1 -F 1"
+    run_app(native, args, shim=False, out=tmp_path / "ref")
+    run_app(native, args, endpoint=f"ipc://{tmp_path}/nobody.sock", out=tmp_path / "shim",
+            env_extra={"BOO_FALLBACK": "error", "BOO_EXECUTE": "local", "BOO_CACHE_DIR": str(tmp_path / "cache")})
+    compare_outputs(tmp_path / "ref", tmp_path / "shim", ["y"], 1e-5)
+    assert list((tmp_path / "cache").rglob("*.vmfb")), "the kernel was not compiled into the given cache"

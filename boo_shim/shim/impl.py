@@ -32,6 +32,7 @@ VERSION = (3, 4, 0)
 SOLUTION_IDS = {"fwd": 1, "bwd": 2, "wrw": 3}  # as the reference library
 ALGO_DIRECT = 1  # miopenConvolution*AlgoDirect: the value Find/GetSolution report
 SIGNATURE_CACHE_SIZE = 4096
+LOCAL_SYNC_MAX_FLOPS = 4_000_000  # BOO_EXECUTE=local: below this a kernel runs on the caller's thread
 LOG_CMD_PREFIX = "MIOpen(HIP): Command [LogCmdConvolution] ./bin/MIOpenDriver "
 
 
@@ -68,6 +69,13 @@ class _State:
         self.verbose = _flag("BOO_VERBOSE")
         self.find_iters = int(os.environ.get("BOO_FIND_ITERS", "3"))
         self.autostart = os.environ.get("BOO_DAEMON_AUTOSTART") == "1"
+        # Where kernels run: "daemon" (default) or "local", in this process from the daemon's
+        # kernel cache (the daemon still compiles; docs/shim.md compares the two).
+        self.execute = os.environ.get("BOO_EXECUTE", "daemon").lower()
+        if self.execute not in ("daemon", "local"):
+            self.log(f"boo-shim: BOO_EXECUTE={self.execute!r} is not daemon|local; using daemon")
+            self.execute = "daemon"
+        self._local_cache_dir = self._local_target = None
         self._client = None
         self._client_lock = threading.Lock()
         self._log_lock = threading.Lock()
@@ -126,6 +134,42 @@ class _State:
             if e.status == MIOpenStatus.BadParm:
                 raise
             raise Fallback(f"boo daemon error: {e}", e.status) from None
+
+    def local_kernel(self, sig):
+        """The kernel for `sig` loaded in this process (BOO_EXECUTE=local). The daemon compiles it
+        into its cache, which this process then loads from; with no daemon reachable this process
+        compiles it itself (iree-compile runs as a child process, so a compiler crash cannot take
+        the program down)."""
+        from ..runtime import LOADED
+
+        if self._local_cache_dir is None:
+            try:
+                info = self.daemon_call(self.client.hello)
+            except Fallback:
+                info = {}
+            self._local_cache_dir = info.get("cache_dir") or ""
+            self._local_target = info.get("target") or "cpu"
+        cache_dir, target = self._local_cache_dir or None, self._local_target
+        # A small kernel runs on the calling thread (local-sync): waking IREE's worker threads
+        # costs more than it saves. Same vmfb either way; only the HAL device differs.
+        device = "local-sync" if sig.flops <= LOCAL_SYNC_MAX_FLOPS and target in ("cpu", "host") else None
+        try:
+            return LOADED.get(sig, target, cache_dir=cache_dir, device_uri=device, only_cached=True)
+        except LookupError:
+            pass
+        try:
+            self.daemon_call(self.client.compile, sig)
+        except Fallback as fb:
+            if fb.status != MIOpenStatus.NotInitialized:
+                raise
+        try:
+            return LOADED.get(sig, target, cache_dir=cache_dir, device_uri=device)
+        except UnsupportedError as e:
+            raise Fallback(f"boo does not support this convolution: {e}") from None
+        except BooError as e:
+            if e.status == MIOpenStatus.BadParm:
+                raise
+            raise Fallback(f"boo could not compile this convolution: {e}", e.status) from None
 
     def _start_daemon(self) -> bool:
         """BOO_DAEMON_AUTOSTART=1: start `boo-daemon` (without LD_PRELOAD, so it is not shimmed)."""
@@ -598,7 +642,8 @@ def _inputs(p: Problem, ptrs: dict):
 
 
 def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) -> float:
-    """Run on the daemon and store into the destination: dst = alpha * conv + beta * dst."""
+    """Run (on the daemon, or here with BOO_EXECUTE=local) and store into the destination:
+    dst = alpha * conv + beta * dst."""
     import numpy as np
 
     mem = S.memory
@@ -609,10 +654,18 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
     arrays = _inputs(p, ptrs)
     out_view = mem.layout_view(dst_ptr, dst_desc)
     t0 = time.perf_counter()
-    if alpha == 1.0 and beta == 0.0:
-        S.daemon_call(S.client.run, sig, *arrays, out=out_view)
+    if S.execute == "local":
+        kernel = S.local_kernel(sig)
+
+        def run(*a, out=None):
+            return kernel.run(*a, out=out, check=False)  # shapes and dtypes come from the signature
     else:
-        res = S.daemon_call(S.client.run, sig, *arrays)
+        def run(*a, out=None):
+            return S.daemon_call(S.client.run, sig, *a, out=out)
+    if alpha == 1.0 and beta == 0.0:
+        run(*arrays, out=out_view)
+    else:
+        res = run(*arrays)
         acc = alpha * res.astype(np.float64)
         if beta != 0.0:
             acc += beta * out_view.astype(np.float64)
@@ -665,13 +718,18 @@ def _conv_call(name: str, h: Handle, p: Problem, ptrs: dict, alpha: float, beta:
     del keep
 
 
-def _find(h: Handle, p: Problem, request, returned, perf, field: str):
+def _find(h: Handle, p: Problem, request, returned, perf, field: str, ptrs: dict):
     if request < 1 or returned == S.ffi.NULL or perf == S.ffi.NULL:
         raise BadParm("Find needs requestAlgoCount >= 1 and non-NULL returnedAlgoCount/perfResults")
     sig = _signature(p)
-    S.daemon_call(S.client.compile, sig)
-    res = S.daemon_call(S.client.find, sig, S.find_iters)
-    ms = float(res.get("min_ms", res.get("median_ms", 0.0)))
+    if S.execute == "local":
+        # Timed where it will run, on the program's own buffers (MIOpen's Find also writes the
+        # destination).
+        ms = min(_run_boo(h, p, sig, ptrs, 1.0, 0.0) for _ in range(max(1, S.find_iters)))
+    else:
+        S.daemon_call(S.client.compile, sig)
+        res = S.daemon_call(S.client.find, sig, S.find_iters)
+        ms = float(res.get("min_ms", res.get("median_ms", 0.0)))
     S.ffi.memmove(perf, bytes(S.ffi.sizeof("miopenConvAlgoPerf_t")), S.ffi.sizeof("miopenConvAlgoPerf_t"))
     setattr(perf[0], field, ALGO_DIRECT)
     perf[0].time = ms
@@ -715,7 +773,10 @@ def _ws_out(p: Problem, solution_id, ws):
 def _compile(p: Problem, solution_id):
     sig = _signature(p)
     _check_solution(p, solution_id)
-    S.daemon_call(S.client.compile, sig)
+    if S.execute == "local":
+        S.local_kernel(sig)
+    else:
+        S.daemon_call(S.client.compile, sig)
 
 
 def _workspace(p: Problem, ws):
@@ -836,7 +897,8 @@ def miopenConvolutionForwardGetWorkSpaceSize(h, wd, xd, c, yd, ws):
 
 @entry("HT-T-CT")
 def miopenFindConvolutionForwardAlgorithm(h, xd, x, wd, w, c, yd, y, request, returned, perf, ws, wss, exhaustive):
-    _find(h, Problem("fwd", c, xd, wd, yd), request, returned, perf, "fwd_algo")
+    _find(h, Problem("fwd", c, xd, wd, yd), request, returned, perf, "fwd_algo",
+          {"x": _ptr(x), "w": _ptr(w), "y": _ptr(y)})
 
 
 @entry("H-T-T-C--T")
@@ -886,7 +948,8 @@ def miopenConvolutionBackwardDataGetWorkSpaceSize(h, dyd, wd, c, dxd, ws):
 @entry("HT-T-CT")
 def miopenFindConvolutionBackwardDataAlgorithm(h, dyd, dy, wd, w, c, dxd, dx, request, returned, perf, ws, wss,
                                                exhaustive):
-    _find(h, Problem("bwd", c, dxd, wd, dyd), request, returned, perf, "bwd_data_algo")
+    _find(h, Problem("bwd", c, dxd, wd, dyd), request, returned, perf, "bwd_data_algo",
+          {"x": _ptr(dx), "w": _ptr(w), "y": _ptr(dy)})
 
 
 @entry("H-T-T-C--T")
@@ -905,7 +968,8 @@ def miopenConvolutionBackwardWeightsGetWorkSpaceSize(h, dyd, xd, c, dwd, ws):
 @entry("HT-T-CT")
 def miopenFindConvolutionBackwardWeightsAlgorithm(h, dyd, dy, xd, x, c, dwd, dw, request, returned, perf, ws, wss,
                                                   exhaustive):
-    _find(h, Problem("wrw", c, xd, dwd, dyd), request, returned, perf, "bwd_weights_algo")
+    _find(h, Problem("wrw", c, xd, dwd, dyd), request, returned, perf, "bwd_weights_algo",
+          {"x": _ptr(x), "w": _ptr(dw), "y": _ptr(dy)})
 
 
 @entry("H-T-T-C--T")
