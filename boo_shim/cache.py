@@ -15,17 +15,21 @@ once; an entry whose files do not match the sha256 in its meta.json is rebuilt, 
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
+from .errors import BooError, MIOpenStatus
 
 __all__ = ["CacheEntry", "KernelCache", "default_cache_dir", "entry_key"]
 
@@ -70,6 +74,88 @@ class CorruptEntry(Exception):
     pass
 
 
+class CacheLockTimeout(BooError, TimeoutError):
+    """Another process held a cache entry's lock for longer than the lock timeout."""
+
+    status = MIOpenStatus.InternalError
+
+
+DEFAULT_LOCK_TIMEOUT_S = 300.0  # env BOO_CACHE_LOCK_TIMEOUT; a compile takes seconds, not minutes
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (creating) a lock file, repairing what would otherwise fail forever: a symlink
+    (dangling or not: never followed), a directory or any non-regular file there is removed."""
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EACCES, errno.ENOTDIR):
+                _remove_any(path)
+                continue
+            raise
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+        os.close(fd)
+        _remove_any(path)
+    raise CacheLockTimeout(f"cache lock {path}: cannot create a lock file there (something keeps replacing it)")
+
+
+def _remove_any(path: Path) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+@contextlib.contextmanager
+def entry_lock(path: Path, timeout_s: float | None = None):
+    """An exclusive inter-process lock on `path` (flock), for at most `timeout_s` of waiting.
+
+    The lock file is removed on release (lock files used to pile up forever), which is safe
+    because a waiter that got the lock checks that `path` is still the file it locked and
+    otherwise starts over on the new one.
+    """
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("BOO_CACHE_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT_S)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        fd = _open_lock_file(path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise CacheLockTimeout(
+                    f"cache lock {path} has been held by pid {holder} for over {timeout_s:g} s; if that "
+                    "process is stuck, end it (or set BOO_CACHE_LOCK_TIMEOUT)") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+            continue
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # released and removed while we waited: lock the file that is there now
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)  # who holds it, for the timeout message
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """What a builder hands the cache to store."""
@@ -83,8 +169,12 @@ class BuildResult:
 class KernelCache:
     """One cache directory. Cheap to construct; holds no open files."""
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None):
         self.root = Path(root).expanduser() if root else default_cache_dir()
+        self.lock_timeout_s = lock_timeout_s  # None: $BOO_CACHE_LOCK_TIMEOUT or 300 s
+
+    def _lock(self, entry_path: Path):
+        return entry_lock(Path(str(entry_path) + ".lock"), self.lock_timeout_s)
 
     def _entry_dir(self, target_id: str, key: str) -> Path:
         return self.root / LAYOUT_VERSION / target_id / key
@@ -97,12 +187,14 @@ class KernelCache:
             return None
         try:
             meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):  # valid JSON but not an entry ([], null, "x")
+                raise CorruptEntry(f"{meta_path}: not a JSON object")
             entry = CacheEntry(path, meta)
             size = entry.vmfb_path.stat().st_size
             if size != meta.get("vmfb_size"):
                 raise CorruptEntry(f"{entry.vmfb_path}: size {size} != {meta.get('vmfb_size')}")
             return entry
-        except (OSError, ValueError, CorruptEntry):
+        except (OSError, ValueError, TypeError, CorruptEntry):
             self._discard(path)
             return None
 
@@ -115,7 +207,7 @@ class KernelCache:
             return entry, True
         path = self._entry_dir(target_id, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock"):
+        with self._lock(path):
             entry = self.lookup(target_id, key)  # another process may have built it meanwhile
             if entry is not None:
                 return entry, True
@@ -123,7 +215,7 @@ class KernelCache:
             return self._store(path, result), False
 
     def invalidate(self, entry: CacheEntry) -> None:
-        with FileLock(str(entry.path) + ".lock"):
+        with self._lock(entry.path):
             self._discard(entry.path)
 
     def _store(self, path: Path, result: BuildResult) -> CacheEntry:
@@ -151,6 +243,9 @@ class KernelCache:
 
     @staticmethod
     def _discard(path: Path) -> None:
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            _remove_any(path)  # not an entry directory at all: nothing to keep readers from
+            return
         if path.exists():
             # Rename first so a reader never sees a half-deleted entry.
             trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
@@ -204,10 +299,31 @@ class KernelCache:
         for target_dir in sorted(p for p in base.iterdir() if p.is_dir()):
             for d in sorted(p for p in target_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 try:
-                    out.append(CacheEntry(d, json.loads((d / "meta.json").read_text())))
+                    meta = json.loads((d / "meta.json").read_text())
                 except (OSError, ValueError):
-                    out.append(CacheEntry(d, {"broken": True}))
+                    meta = None
+                out.append(CacheEntry(d, meta if isinstance(meta, dict) else {"broken": True}))
         return out
+
+    def remove_stale_locks(self) -> int:
+        """Remove lock files nobody holds (left by a crash, or by versions that never removed
+        them) and broken ones (symlinks, directories); returns how many."""
+        base = self.root / LAYOUT_VERSION
+        n = 0
+        if not base.exists():
+            return n
+        for target_dir in (p for p in base.iterdir() if p.is_dir()):
+            for lock in target_dir.glob("*.lock"):
+                if lock.is_symlink() or not lock.is_file():
+                    _remove_any(lock)
+                    n += 1
+                    continue
+                try:
+                    with entry_lock(lock, timeout_s=0):  # removes it on release
+                        n += 1
+                except (CacheLockTimeout, OSError):
+                    pass  # held: someone is building that entry right now
+        return n
 
     @staticmethod
     def entry_size(entry: CacheEntry) -> int:
@@ -218,6 +334,7 @@ class KernelCache:
         for e in self.entries():
             self.invalidate(e)
             n += 1
+        self.remove_stale_locks()
         return n
 
     def prune(self, max_bytes: int) -> list[CacheEntry]:
@@ -240,4 +357,5 @@ class KernelCache:
             total -= self.entry_size(e)
             self.invalidate(e)
             removed.append(e)
+        self.remove_stale_locks()
         return removed

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -67,32 +66,27 @@ def _load_key(value: str) -> bytes:
 
 
 class _ShmSegment:
-    """A per-thread segment the client owns (created, reused, unlinked on close/growth)."""
+    """A per-thread segment the client owns: created private (0600, `boo-<pid>-<hex>`), reused,
+    and unlinked on growth, on close and at interpreter exit (`protocol.ShmSegment`). It is never
+    registered with multiprocessing's resource_tracker, so no tracker process outlives us and no
+    "leaked shared_memory" warning is printed; a client killed before it could unlink is cleaned
+    up by the daemon, which unlinks segments whose creator is dead."""
 
     def __init__(self):
-        self.seg = None
+        self.seg: P.ShmSegment | None = None
 
-    def ensure(self, nbytes: int):
-        from multiprocessing import shared_memory
-
+    def ensure(self, nbytes: int) -> P.ShmSegment:
         if self.seg is None or self.seg.size < nbytes:
             self.close()
             size = max(1 << 20, 1 << (max(nbytes, 1) - 1).bit_length())
-            name = f"boo-{os.getpid()}-{secrets.token_hex(8)}"
-            self.seg = shared_memory.SharedMemory(name=name, create=True, size=size)
+            self.seg = P.ShmSegment.create(size)
         return self.seg
 
     def close(self) -> None:
         if self.seg is not None:
-            try:
-                self.seg.close()
-            except BufferError:
-                pass
-            try:
-                self.seg.unlink()
-            except FileNotFoundError:
-                pass
-            self.seg = None
+            seg, self.seg = self.seg, None
+            seg.unlink()
+            seg.close()
 
 
 class _Conn:
@@ -171,29 +165,45 @@ class BooClient:
         self.shm_threshold = shm_threshold if shm_threshold is not None else (
             int(env_thr) if env_thr else P.DEFAULT_SHM_THRESHOLD)
         self.autostart = autostart if autostart is not None else os.environ.get("BOO_DAEMON_AUTOSTART") == "1"
-        self._curve = self._curve_keys(curve_server_key, curve_client_key_file)
+        self._curve_problem: str | None = None
+        self._curve_args = (curve_server_key, curve_client_key_file)
+        self._curve = self._curve_keys(*self._curve_args)
         self._ctx = zmq.Context()
         self._local = threading.local()
         self._conns: list[_Conn] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._closed = False
-        # Shared memory only works on this host.
-        self.shm_possible = self.endpoint.startswith("ipc://") or P.is_loopback_endpoint(self.endpoint)
+        # Shared memory only over ipc: there the daemon knows the peer's pid (SO_PEERCRED) and
+        # serves only segments that process created; a tcp peer has no such credentials.
+        self.shm_possible = self.endpoint.startswith("ipc://")
 
-    @staticmethod
-    def _curve_keys(server_key, client_file) -> tuple | None:
+    def _curve_keys(self, server_key, client_file) -> tuple | None:
+        """CURVE keys for a tcp endpoint: explicit ones, else the owner's key directory
+        (`protocol.curve_dir()`, written by the daemon). None for ipc."""
         server_key = server_key or os.environ.get("BOO_CURVE_SERVER_KEY")
-        if not server_key:
-            return None
-        server = server_key if isinstance(server_key, bytes) else _load_key(server_key)
         client_file = client_file or os.environ.get("BOO_CURVE_CLIENT_KEY_FILE")
+        own = P.find_curve_keys() if self.endpoint.startswith("tcp://") else None
+        if not server_key:
+            if not self.endpoint.startswith("tcp://"):
+                return None
+            if own is None:
+                # Every tcp daemon requires CURVE; without keys no request could succeed.
+                self._curve_problem = (f"a tcp endpoint needs CURVE keys and none are in {P.curve_dir()} "
+                                       "(a daemon started by this user writes them there; or set "
+                                       "BOO_CURVE_SERVER_KEY and BOO_CURVE_CLIENT_KEY_FILE)")
+                return None
+            server = own[0]
+        else:
+            server = server_key if isinstance(server_key, bytes) else _load_key(server_key)
         if client_file:
             from zmq.auth import load_certificate
 
             public, secret = load_certificate(client_file)
             if not secret:
                 raise ValueError(f"{client_file}: no secret key in it")
+        elif own is not None:
+            public, secret = own[1], own[2]
         else:
             public, secret = zmq.curve_keypair()
         return server, public, secret
@@ -222,6 +232,8 @@ class BooClient:
             conn.close()
 
     def _check_present(self) -> None:
+        if self._curve_problem:
+            raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {self._curve_problem}")
         sock = P.ipc_path(self.endpoint)
         if sock is not None and not sock.exists():
             raise DaemonUnavailable(f"no boo daemon at {self.endpoint} (socket file missing); start one with "
@@ -296,6 +308,9 @@ class BooClient:
         if proc.returncode != 0:
             raise DaemonUnavailable(f"could not start a boo daemon at {self.endpoint}: "
                                     f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+        if self._curve_problem:  # the daemon has just written the owner's CURVE keys
+            self._curve_problem = None
+            self._curve = self._curve_keys(*self._curve_args)
 
     # ------------------------------------------------------------------ ops
     def hello(self, *, timeout_s: float | None = None) -> dict:

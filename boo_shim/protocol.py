@@ -24,6 +24,8 @@ See docs/daemon.md for every op's fields.
 
 from __future__ import annotations
 
+import atexit
+import errno
 import json
 import math
 import os
@@ -75,6 +77,17 @@ __all__ = [
     "endpoint_state_path",
     "ipc_path",
     "is_loopback_endpoint",
+    "Overloaded",
+    "ShmSegment",
+    "SHM_CLIENT_RE",
+    "peer_credentials",
+    "sweep_orphan_segments",
+    "pid_alive",
+    "check_state_dir",
+    "config_dir",
+    "curve_dir",
+    "ensure_curve_keys",
+    "find_curve_keys",
 ]
 
 PROTOCOL_VERSION = 1
@@ -90,9 +103,16 @@ MAX_SIGNATURE_CHARS = 8192
 MAX_WARM_LINES = 4096
 MAX_FIND_ITERS = 100_000
 MAX_REQUEST_ID = (1 << 63) - 1
+# Nesting bound for headers: real ones nest 4 deep (run.inputs[i].shm); json.loads recurses in C
+# and a 64 KiB header of '[' raises RecursionError (it used to end the daemon).
+MAX_JSON_DEPTH = 32
 
 # Segment names the daemon will open: no slashes, no dots-only names, bounded length.
 SHM_NAME_RE = re.compile(r"^/?boo[A-Za-z0-9_-]{1,120}$")
+# What clients create: `boo-<creator pid>-<random hex>`. The daemon maps a segment only when the
+# pid in its name is the pid of the peer that names it (and the segment is private to our uid),
+# and it unlinks such segments once their creator is dead.
+SHM_CLIENT_RE = re.compile(r"^/?boo-([0-9]{1,10})-[0-9a-f]{8,64}$")
 
 # Wire dtype names (the dtype names boo uses in function names) -> numpy dtypes.
 DTYPES = ("f32", "f16", "bf16")
@@ -129,6 +149,12 @@ class DaemonError(BooError):
         self.remote_type = remote_type
 
 
+class Overloaded(BooError):
+    """A bound was hit (queued requests, pending compiles, tensor bytes): retry later or smaller."""
+
+    status = MIOpenStatus.AllocFailed
+
+
 class DaemonUnavailable(BooError):
     """No daemon answers at the endpoint (not running, crashed, or unreachable)."""
 
@@ -149,6 +175,7 @@ def _remote_class(name: str | None, status: MIOpenStatus) -> type[BooError]:
         "UnsupportedError": errors.UnsupportedError,
         "CompileError": errors.CompileError,
         "ProtocolError": ProtocolError,
+        "Overloaded": Overloaded,
     }.get(name or "")
     if cls is None:
         return DaemonError
@@ -203,14 +230,41 @@ def encode(header: dict, frames: Sequence = ()) -> list:
     return out
 
 
+_JSON_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(blob: bytes) -> int:
+    """How deep arrays/objects nest in the JSON text `blob` (brackets inside strings don't count).
+    Linear time; the common case (few brackets) costs two `bytes.count`s."""
+    opens = blob.count(b"[") + blob.count(b"{")
+    if opens <= MAX_JSON_DEPTH:
+        return opens
+    text = np.frombuffer(_JSON_STRING_RE.sub(b'""', blob), dtype=np.uint8)
+    step = np.zeros(len(text), dtype=np.int32)
+    step[(text == ord("[")) | (text == ord("{"))] = 1
+    step[(text == ord("]")) | (text == ord("}"))] = -1
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_header(blob: bytes | memoryview) -> dict:
-    """Parse and sanity-check a header frame. Raises ProtocolError."""
+    """Parse and sanity-check a header frame: bounded in size and nesting depth, strict JSON
+    (no NaN/Infinity). Raises ProtocolError, never anything else."""
     if len(blob) > MAX_HEADER_BYTES:
         raise ProtocolError(f"header is {len(blob)} bytes; the limit is {MAX_HEADER_BYTES}")
+    raw = bytes(blob)
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise ProtocolError(f"header nests {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
     try:
-        header = json.loads(bytes(blob).decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"header is not UTF-8 JSON: {str(e)[:100]}") from None
+    except (RecursionError, MemoryError) as e:  # the depth check should make this unreachable
+        raise ProtocolError(f"header cannot be parsed: {type(e).__name__}") from None
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a JSON object, got {type(header).__name__}")
     return header
@@ -415,7 +469,8 @@ def validate_request(header: dict, nframes: int) -> dict:
     parsing them (which may raise SignatureError) is the daemon's job.
     """
     v = header.get("v")
-    if v != PROTOCOL_VERSION:
+    # An int equal to ours: `true == 1` and `1.0 == 1` in Python, and neither is a version.
+    if type(v) is not int or v != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {str(v)[:20]!r} is not supported; this daemon speaks {PROTOCOL_VERSION}")
     op = header.get("op")
     if op not in OPS:
@@ -467,52 +522,204 @@ def validate_request(header: dict, nframes: int) -> dict:
 
 
 # --------------------------------------------------------------------------------- shared memory
-def attach_shm(name: str):
-    """Open an existing segment without letting this process's resource_tracker adopt it.
+# Segments are opened with `_posixshmem` (what multiprocessing.shared_memory uses) rather than
+# `SharedMemory`: Python 3.11 registers every SharedMemory, even one it merely attaches to, with
+# multiprocessing's resource_tracker, which then unlinks the creator's segment (attach side) or
+# prints "leaked shared_memory objects" warnings (create side), and the tracker process itself
+# outlives a SIGKILLed owner. Here the creator unlinks its own segments (close, atexit), and the
+# daemon unlinks those whose creator died (`sweep_orphan_segments`).
+import _posixshmem  # noqa: E402
+import mmap  # noqa: E402
+import weakref  # noqa: E402
 
-    Python 3.11's `SharedMemory(name)` registers even segments it merely attaches to, and the
-    tracker would unlink them when this process exits: the creator's segment would vanish.
-    """
-    from multiprocessing import resource_tracker, shared_memory
+SHM_DIR = Path("/dev/shm")  # where Linux keeps POSIX segments (for inode checks and sweeps)
+_OWNED: "weakref.WeakSet[ShmSegment]" = weakref.WeakSet()  # segments this process created
 
-    if not SHM_NAME_RE.match(name):
-        raise ProtocolError(f"shm name {name[:80]!r} is not a valid boo segment name")
+
+def pid_alive(pid: int) -> bool:
+    """True unless `pid` is certainly gone (a zombie counts as gone)."""
+    if pid <= 0:
+        return False
     try:
-        seg = shared_memory.SharedMemory(name=name, create=False)
-    except FileNotFoundError:
-        raise ProtocolError(f"shm segment {name!r} does not exist") from None
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
     except PermissionError:
-        raise ProtocolError(f"shm segment {name!r}: permission denied") from None
-    except (OSError, ValueError) as e:
-        raise ProtocolError(f"shm segment {name!r}: {e}") from None
+        return True  # another user's process: alive
     try:
-        resource_tracker.unregister(seg._name, "shared_memory")  # noqa: SLF001 (see docstring)
-    except Exception:  # pragma: no cover - tracker not running
-        pass
-    return seg
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+class ShmSegment:
+    """A mapped POSIX shared-memory segment: created (and later unlinked) by a client, or
+    attached by the daemon after ownership checks."""
+
+    def __init__(self, name: str, size: int, mm: mmap.mmap, ino: int, creator: int | None):
+        self.name, self.size, self._mmap, self.ino = name, size, mm, ino
+        self._creator = creator  # pid that created it here (and must unlink it), else None
+        self.buf = memoryview(mm)
+
+    @classmethod
+    def create(cls, nbytes: int) -> "ShmSegment":
+        import secrets
+
+        pid = os.getpid()
+        while True:
+            name = f"boo-{pid}-{secrets.token_hex(8)}"
+            try:
+                fd = _posixshmem.shm_open("/" + name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+                break
+            except FileExistsError:
+                continue
+        try:
+            os.ftruncate(fd, max(nbytes, 1))
+            mm = mmap.mmap(fd, max(nbytes, 1))
+            ino = os.fstat(fd).st_ino
+        except BaseException:
+            _posixshmem.shm_unlink("/" + name)
+            raise
+        finally:
+            os.close(fd)
+        seg = cls(name, max(nbytes, 1), mm, ino, pid)
+        _OWNED.add(seg)
+        return seg
+
+    @classmethod
+    def attach(cls, name: str, peer_pid: int | None = None) -> "ShmSegment":
+        """Map an existing segment after checking that it is a regular object private to this
+        uid and, when `peer_pid` is given, that it is named for (created by) that process."""
+        if not SHM_NAME_RE.match(name):
+            raise ProtocolError(f"shm name {name[:80]!r} is not a valid boo segment name")
+        if peer_pid is not None:
+            m = SHM_CLIENT_RE.match(name)
+            if not m or int(m.group(1)) != peer_pid:
+                raise ProtocolError(f"shm segment {name!r} was not created by the requesting process "
+                                    f"(pid {peer_pid}); name your own boo-<pid>-<hex> segments")
+        try:
+            fd = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, 0)  # glibc adds O_NOFOLLOW
+        except FileNotFoundError:
+            raise ProtocolError(f"shm segment {name!r} does not exist") from None
+        except PermissionError:
+            raise ProtocolError(f"shm segment {name!r}: permission denied") from None
+        except (OSError, ValueError) as e:
+            raise ProtocolError(f"shm segment {name!r}: {e}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ProtocolError(f"shm segment {name!r} is not a regular shared-memory object")
+            if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                raise ProtocolError(f"shm segment {name!r} is not private to this user "
+                                    f"(uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o})")
+            if st.st_size == 0:
+                raise ProtocolError(f"shm segment {name!r} is empty")
+            mm = mmap.mmap(fd, st.st_size)
+        finally:
+            os.close(fd)
+        return cls(name, st.st_size, mm, st.st_ino, None)
+
+    def close(self) -> None:
+        """Unmap (the name stays); a view still exported keeps the mapping until it is freed."""
+        try:
+            self.buf.release()
+            self._mmap.close()
+        except (BufferError, ValueError):
+            pass
+
+    def unlink(self) -> None:
+        """Remove the name, only in the process that created it (never in a forked child)."""
+        if self._creator is not None and self._creator == os.getpid():
+            self._creator = None
+            _OWNED.discard(self)
+            try:
+                _posixshmem.shm_unlink("/" + self.name)
+            except FileNotFoundError:
+                pass
+
+
+@atexit.register
+def _unlink_owned() -> None:
+    """Normal interpreter exit (also the shim's embedded Python): no segment of ours survives."""
+    for seg in list(_OWNED):
+        seg.unlink()
+
+
+def attach_shm(name: str, peer_pid: int | None = None) -> ShmSegment:
+    """Open an existing segment (see `ShmSegment.attach`); no resource_tracker is involved."""
+    return ShmSegment.attach(name, peer_pid)
 
 
 def _shm_inode(name: str) -> int | None:
     try:
-        return os.stat("/dev/shm/" + name.lstrip("/")).st_ino
+        return os.stat(SHM_DIR / name.lstrip("/"), follow_symlinks=False).st_ino
     except OSError:
         return None
 
 
+def peer_credentials(peer_address: str | None) -> tuple[int, int] | None:
+    """(uid, pid) from a zmq frame's `Peer-Address` on an ipc connection ("host:uid:gid:pid",
+    from SO_PEERCRED), else None (tcp peers carry an IP address only)."""
+    if not peer_address:
+        return None
+    parts = peer_address.rsplit(":", 3)
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[3])
+
+
+def sweep_orphan_segments(shm_dir: Path | None = None) -> list[str]:
+    """Unlink this uid's `boo-<pid>-<hex>` segments whose creator is dead (a client killed
+    before it could unlink them); returns their names."""
+    d = shm_dir or SHM_DIR
+    removed = []
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for name in names:
+        m = SHM_CLIENT_RE.match(name)
+        if not m or pid_alive(int(m.group(1))):
+            continue
+        try:
+            st = os.lstat(d / name)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
+                continue
+            if d == SHM_DIR:
+                _posixshmem.shm_unlink("/" + name)
+            else:
+                os.unlink(d / name)
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
 class ShmAttachments:
-    """The daemon's cache of attached client segments (bounded, reference counted).
+    """The daemon's cache of attached client segments, bounded in count and in idle bytes.
 
     Entries are re-validated against the segment's inode on every use, so a name that was
-    unlinked and created again is re-attached rather than served from a stale mapping.
+    unlinked and created again is re-attached rather than served from a stale mapping; `sweep`
+    unmaps segments that are gone or whose creator died, so a killed client's memory is not
+    held by the daemon.
     """
 
-    def __init__(self, capacity: int = 32):
+    def __init__(self, capacity: int = 32, max_idle_bytes: int = 256 << 20):
         self.capacity = capacity
+        self.max_idle_bytes = max_idle_bytes
         self._lock = threading.Lock()
         self._segs: OrderedDict[str, list] = OrderedDict()  # name -> [seg, refs, inode]
 
-    def acquire(self, ref: ShmRef) -> tuple[object, memoryview]:
-        """(token, writable memoryview of [offset, offset + nbytes)). Call `release(token)`."""
+    def acquire(self, ref: ShmRef, peer_pid: int | None = None) -> tuple[object, memoryview]:
+        """(token, writable memoryview of [offset, offset + nbytes)). Call `release(token)`.
+        With `peer_pid`, only a segment that process created is served."""
+        if peer_pid is not None:
+            m = SHM_CLIENT_RE.match(ref.name)
+            if not m or int(m.group(1)) != peer_pid:
+                raise ProtocolError(f"shm segment {ref.name!r} was not created by the requesting process "
+                                    f"(pid {peer_pid}); name your own boo-<pid>-<hex> segments")
         ino = _shm_inode(ref.name)
         with self._lock:
             ent = self._segs.get(ref.name)
@@ -520,7 +727,8 @@ class ShmAttachments:
                 self._drop(ref.name)
                 ent = None
             if ent is None:
-                ent = [attach_shm(ref.name), 0, ino]
+                seg = ShmSegment.attach(ref.name, peer_pid)
+                ent = [seg, 0, seg.ino]
                 self._segs[ref.name] = ent
             self._segs.move_to_end(ref.name)
             seg = ent[0]
@@ -537,19 +745,36 @@ class ShmAttachments:
             self._evict()
 
     def _evict(self) -> None:
+        idle = sum(e[0].size for e in self._segs.values() if e[1] == 0)
         for name in list(self._segs):
-            if len(self._segs) <= self.capacity:
+            if len(self._segs) <= self.capacity and idle <= self.max_idle_bytes:
                 break
-            if self._segs[name][1] == 0:
+            ent = self._segs[name]
+            if ent[1] == 0:
+                idle -= ent[0].size
                 self._drop(name)
 
     def _drop(self, name: str) -> None:
         ent = self._segs.pop(name)
         if ent[1] == 0:
-            try:
-                ent[0].close()
-            except BufferError:  # a view is still alive somewhere; the GC will unmap it
-                pass
+            ent[0].close()
+
+    def sweep(self) -> int:
+        """Unmap idle segments that were unlinked or whose creator is dead; returns how many."""
+        n = 0
+        with self._lock:
+            for name, ent in list(self._segs.items()):
+                if ent[1]:
+                    continue
+                m = SHM_CLIENT_RE.match(name)
+                if _shm_inode(name) != ent[2] or (m and not pid_alive(int(m.group(1)))):
+                    self._drop(name)
+                    n += 1
+        return n
+
+    def mapped_bytes(self) -> int:
+        with self._lock:
+            return sum(e[0].size for e in self._segs.values())
 
     def close(self) -> None:
         with self._lock:
@@ -577,16 +802,99 @@ def runtime_dir() -> Path:
     return ensure_private_dir(d)
 
 
+def _mkdir_private(d: Path) -> None:
+    """mkdir -p with a clear error (not FileExistsError) when something else is in the way."""
+    for p in reversed([d, *d.parents]):
+        try:
+            os.mkdir(p, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise DaemonUnavailable(f"cannot create {p}: {e.strerror}") from None
+        if os.path.islink(p) and not os.path.exists(p):
+            raise DaemonUnavailable(f"{p} is a dangling symbolic link where a directory should be; remove it")
+        if not os.path.isdir(p):
+            raise DaemonUnavailable(f"{p} exists and is not a directory; remove it or choose another endpoint")
+
+
 def ensure_private_dir(d: Path) -> Path:
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """`d` as a real directory owned by this user, mode 0700 (tightened if needed). A symlink,
+    a file or another user's directory there is refused with a clear error."""
+    _mkdir_private(d.parent)
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise DaemonUnavailable(f"cannot create {d}: {e.strerror}") from None
     st = os.lstat(d)
+    if stat.S_ISLNK(st.st_mode):
+        what = "dangling symbolic link" if not os.path.exists(d) else "symbolic link"
+        raise DaemonUnavailable(f"{d} is a {what}, not boo's private directory; remove it")
     if not stat.S_ISDIR(st.st_mode):
-        raise DaemonUnavailable(f"{d} is not a directory")
+        raise DaemonUnavailable(f"{d} exists and is not a directory; remove it")
     if st.st_uid != os.getuid():
         raise DaemonUnavailable(f"{d} belongs to uid {st.st_uid}, not to you; refusing to use it")
     if st.st_mode & 0o077:
         os.chmod(d, 0o700)
     return d
+
+
+# Names the daemon and `boo-daemon start` create beside a socket (see endpoint_state_path).
+_STATE_SUFFIXES = re.compile(r"^(|\.lock|\.pid|\.log(\.[0-9]+)?|\.start-err|\.[0-9]+\.tmp)$")
+
+
+def check_state_dir(directory: Path, prefix: str | None) -> None:
+    """Refuse a directory holding entries boo did not make: a symlink, or anything owned by
+    another user, named like our files (`prefix*`; every entry when `prefix` is None, i.e. boo's
+    own runtime directory). A directory that was once world-writable may hold planted links that
+    would otherwise redirect our log or pid writes."""
+    uid = os.getuid()
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise DaemonUnavailable(f"cannot read {directory}: {e.strerror}") from None
+    bad = []
+    for name in names:
+        if prefix is not None and not name.startswith(prefix):
+            continue
+        try:
+            st = os.lstat(directory / name)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            bad.append(f"{name} (symbolic link)")
+        elif st.st_uid != uid:
+            bad.append(f"{name} (owned by uid {st.st_uid})")
+        elif prefix is not None and not _STATE_SUFFIXES.match(name[len(prefix):]):
+            continue  # a user-named directory may hold the user's own files
+    if bad:
+        raise DaemonUnavailable(f"{directory} holds entries boo did not make: {', '.join(sorted(bad)[:5])}; "
+                                "remove them (the directory may have been writable by others)")
+
+
+def open_private(path: Path, flags: int, *, exclusive: bool = False) -> int:
+    """os.open for the daemon's own files: never through a symlink (O_NOFOLLOW), mode 0600, a
+    regular file owned by us; `exclusive` replaces whatever is there with a new file (O_EXCL)."""
+    if exclusive:
+        try:
+            os.unlink(path)  # removes a planted link itself, never its target
+        except FileNotFoundError:
+            pass
+        flags |= os.O_EXCL
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise DaemonUnavailable(f"{path} is a symbolic link; refusing to follow it (remove it)") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        os.close(fd)
+        raise DaemonUnavailable(f"{path} is not a regular file of yours; refusing to use it")
+    return fd
 
 
 def default_endpoint() -> str:
@@ -609,7 +917,7 @@ def endpoint_state_path(endpoint: str, suffix: str) -> Path:
     p = ipc_path(endpoint)
     if p is not None:
         # A directory the user named is used as is; a missing one is created private.
-        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _mkdir_private(p.parent)
         return p.with_name(p.name + suffix)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", endpoint)
     return runtime_dir() / (safe + suffix)
@@ -623,3 +931,67 @@ def is_loopback_endpoint(endpoint: str) -> bool:
     if host in ("localhost", "::1", "lo"):
         return True
     return host.startswith("127.")
+
+
+# --------------------------------------------------------------------------------- CURVE keys
+def config_dir() -> Path:
+    """`$BOO_CONFIG_DIR`, else `$XDG_CONFIG_HOME/boo`, else `~/.config/boo`."""
+    env = os.environ.get("BOO_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(xdg) / "boo"
+
+
+def curve_dir() -> Path:
+    return config_dir() / "curve"
+
+
+def ensure_curve_keys() -> Path:
+    """The owner's CURVE certificates for TCP endpoints (created once, in a 0700 directory):
+    `server.key[_secret]` (the daemon's) and `client.key[_secret]` (what this user's clients
+    present; the daemon accepts it). Returns the directory."""
+    import zmq.auth
+
+    d = ensure_private_dir(curve_dir())
+    old = os.umask(0o077)
+    try:
+        for name in ("server", "client"):
+            if (d / f"{name}.key_secret").exists() and (d / f"{name}.key").exists():
+                continue
+            # Built in a temporary directory and renamed into place: two daemons starting at
+            # once both end up with one consistent pair.
+            import tempfile
+
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=d))
+            try:
+                zmq.auth.create_certificates(str(tmp), name)
+                for f in (f"{name}.key", f"{name}.key_secret"):
+                    os.chmod(tmp / f, 0o600)
+                try:
+                    os.link(tmp / f"{name}.key_secret", d / f"{name}.key_secret")
+                    os.replace(tmp / f"{name}.key", d / f"{name}.key")
+                except FileExistsError:
+                    pass  # another process won the race; its pair stands
+            finally:
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        os.umask(old)
+    return d
+
+
+def find_curve_keys() -> tuple[bytes, bytes, bytes] | None:
+    """(server public, client public, client secret) from the owner's key directory, or None."""
+    from zmq.auth import load_certificate
+
+    d = curve_dir()
+    try:
+        server_public, _ = load_certificate(str(d / "server.key"))
+        client_public, client_secret = load_certificate(str(d / "client.key_secret"))
+    except (OSError, ValueError):
+        return None
+    if not client_secret:
+        return None
+    return server_public, client_public, client_secret

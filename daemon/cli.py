@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--curve-authorized-keys", default=None,
                         help="directory of client public certificates allowed to connect (CURVE)")
     server.add_argument("--no-prewarm", action="store_true", help="start compile workers on first use")
+    server.add_argument("--max-clients", type=int, default=None,
+                        help="open connections at once (more are refused until some close; default 256)")
+    server.add_argument("--max-pending-compiles", type=int, default=None,
+                        help="compile jobs queued or running (more get AllocFailed; default 256)")
+    server.add_argument("--sweep-interval", type=float, default=None,
+                        help="seconds between sweeps that unmap/unlink dead clients' shared memory (default 5)")
+    server.add_argument("--log-max-mib", type=int, default=16,
+                        help="rotate the log file at this size (3 old files are kept)")
 
     p = argparse.ArgumentParser(prog="boo-daemon", description="The boo kernel service.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -92,6 +100,9 @@ def _config(args):
         metrics_port=args.metrics_port, metrics_addr=args.metrics_addr,
         curve_secret_key_file=args.curve_secret_key_file, curve_authorized_keys=args.curve_authorized_keys,
         log_file=args.log_file, prewarm_workers=not args.no_prewarm,
+        **{k: v for k, v in (("max_clients", args.max_clients),
+                             ("max_pending_compiles", args.max_pending_compiles),
+                             ("sweep_interval_s", args.sweep_interval)) if v is not None},
     )
 
 
@@ -99,12 +110,18 @@ def cmd_run(args) -> int:
     from . import logs
     from .server import Daemon, StartupError
 
+    from boo_shim import protocol as P
+
     os.umask(0o077)  # logs, pid and lock files: private to this user
     try:
-        logs.setup_logging(args.log_level, args.log_file)
-    except ValueError as e:
-        print(f"boo-daemon: {e}", file=sys.stderr)
+        logs.setup_logging(args.log_level, args.log_file, max_bytes=max(1, args.log_max_mib) << 20)
+    except (ValueError, OSError, P.DaemonUnavailable) as e:
+        print(f"boo-daemon: log file: {e}", file=sys.stderr)
         return 2
+    if args.metrics_port is not None and not P.is_loopback_endpoint(f"tcp://{args.metrics_addr}:0"):
+        print(f"boo-daemon: WARNING: --metrics-addr {args.metrics_addr} is not loopback: the metrics "
+              "endpoint has no authentication, and every host that can reach it reads this daemon's "
+              "signatures and figures", file=sys.stderr)
     try:
         return Daemon(_config(args)).serve()
     except StartupError as e:
@@ -127,7 +144,9 @@ def _forward(args) -> list[str]:
                       ("--max-message-mib", args.max_message_mib), ("--log-level", args.log_level),
                       ("--log-file", args.log_file), ("--metrics-port", args.metrics_port),
                       ("--metrics-addr", args.metrics_addr), ("--curve-secret-key-file", args.curve_secret_key_file),
-                      ("--curve-authorized-keys", args.curve_authorized_keys)):
+                      ("--curve-authorized-keys", args.curve_authorized_keys),
+                      ("--max-clients", args.max_clients), ("--max-pending-compiles", args.max_pending_compiles),
+                      ("--log-max-mib", args.log_max_mib), ("--sweep-interval", args.sweep_interval)):
         if val is not None:
             out += [flag, str(val)]
     if args.no_prewarm:
@@ -137,8 +156,6 @@ def _forward(args) -> list[str]:
 
 def cmd_start(args) -> int:
     from boo_shim import protocol as P
-
-    from .server import read_info
 
     args.endpoint = args.endpoint or P.default_endpoint()
     client = _client(args, timeout=2.0)
@@ -152,35 +169,45 @@ def cmd_start(args) -> int:
         args.log_file = os.path.abspath(args.log_file)
         cmd = [sys.executable, "-m", "boo_daemon.cli", "run", *_forward(args)]
         err_path = P.endpoint_state_path(args.endpoint, ".start-err")
-        with open(os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as err:
+        P.check_state_dir(err_path.parent, err_path.name)
+        # A fresh file (O_EXCL, no symlink followed), read back through our own descriptor.
+        err = os.fdopen(P.open_private(err_path, os.O_RDWR, exclusive=True), "w+")
+        with err:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                     start_new_session=True, close_fds=True)
-        deadline = time.monotonic() + args.wait
-        while time.monotonic() < deadline:
-            rc = proc.poll()
-            if rc is not None:
-                msg = err_path.read_text().strip()
-                if client.ping(1.0):  # lost a start race to another daemon: that one serves
-                    info = client.hello()
-                    print(f"boo-daemon already running: endpoint={args.endpoint} pid={info['pid']}")
-                    return 0
-                print(f"boo-daemon: failed to start (exit {rc}): {msg[-2000:]}", file=sys.stderr)
-                return 1
-            if args.curve_secret_key_file:
-                # This process may hold no authorized client key: the pid file (written after the
-                # bind) says the daemon is up.
-                if read_info(args.endpoint).get("pid") == proc.pid:
-                    print(f"boo-daemon running: endpoint={args.endpoint} pid={proc.pid} log={args.log_file}")
-                    return 0
-            elif client.ping(0.5):
-                info = client.hello()
-                print(f"boo-daemon running: endpoint={args.endpoint} pid={info['pid']} log={args.log_file}")
-                return 0
-            time.sleep(0.1)
-        print(f"boo-daemon: no answer within {args.wait:g} s (pid {proc.pid}); see {args.log_file}", file=sys.stderr)
-        return 1
+            return _wait_started(args, client, proc, err)
     finally:
         client.close()
+
+
+def _wait_started(args, client, proc, err) -> int:
+    from .server import read_info
+
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        rc = proc.poll()
+        if rc is not None:
+            err.seek(0)
+            msg = err.read().strip()
+            if client.ping(1.0):  # lost a start race to another daemon: that one serves
+                info = client.hello()
+                print(f"boo-daemon already running: endpoint={args.endpoint} pid={info['pid']}")
+                return 0
+            print(f"boo-daemon: failed to start (exit {rc}): {msg[-2000:]}", file=sys.stderr)
+            return 1
+        if args.curve_secret_key_file or args.endpoint.startswith("tcp://"):
+            # This process may hold no authorized client key (or the daemon is only now writing
+            # the owner's): the pid file (written after the bind) says the daemon is up.
+            if read_info(args.endpoint).get("pid") == proc.pid:
+                print(f"boo-daemon running: endpoint={args.endpoint} pid={proc.pid} log={args.log_file}")
+                return 0
+        elif client.ping(0.5):
+            info = client.hello()
+            print(f"boo-daemon running: endpoint={args.endpoint} pid={info['pid']} log={args.log_file}")
+            return 0
+        time.sleep(0.1)
+    print(f"boo-daemon: no answer within {args.wait:g} s (pid {proc.pid}); see {args.log_file}", file=sys.stderr)
+    return 1
 
 
 def _pid_alive(pid: int) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import os
 import sys
 import time
+from pathlib import Path
 
 LOGGER_NAME = "boo.daemon"
 log = logging.getLogger(LOGGER_NAME)
@@ -33,11 +35,28 @@ class KeyValueFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def setup_logging(level: str = "info", log_file: str | None = None) -> None:
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A size-bounded log (`max_bytes` x (1 + backups)) opened the daemon's way: 0600, never
+    through a symlink (O_NOFOLLOW), only a regular file of ours. A link planted under the log's
+    name used to make the daemon append to (or truncate) the link's target."""
+
+    def _open(self):
+        from boo_shim.protocol import open_private
+
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
+
+
+DEFAULT_LOG_MAX_BYTES = 16 << 20
+DEFAULT_LOG_BACKUPS = 3
+
+
+def setup_logging(level: str = "info", log_file: str | None = None, *,
+                  max_bytes: int = DEFAULT_LOG_MAX_BYTES, backups: int = DEFAULT_LOG_BACKUPS) -> None:
     handler: logging.Handler
     if log_file:
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-        handler = logging.FileHandler(log_file)
+        handler = PrivateRotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())

@@ -25,12 +25,14 @@ import queue
 import signal
 import threading
 import time
-from collections import deque
+import traceback
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import zmq
+import zmq.utils.z85
 
 from boo_shim import __version__ as BOO_VERSION
 from boo_shim import protocol as P
@@ -40,7 +42,16 @@ from boo_shim.targets import parse_target
 
 from . import logs, worker
 
-MAX_QUEUED_PER_CLIENT = 1024
+# Bounds on what one peer, or all of them together, can make the daemon hold (issue: memory that
+# only grows). Hitting one answers AllocFailed (`protocol.Overloaded`) and the daemon goes on.
+MAX_QUEUED_PER_CLIENT = 64  # requests waiting behind a client's running one
+MAX_QUEUED_TOTAL = 1024  # ... all clients together
+MAX_QUEUED_BYTES = 1 << 30  # inline tensor bytes held by queued requests, all clients
+MAX_PENDING_COMPILES = 256  # compile jobs queued or running
+MAX_CLIENTS = 256  # open connections (the ZAP handler refuses more)
+MAX_SIGNATURES = 4096  # per-signature tables: known-compiled, loaded-once, call stats
+MAX_FIND_BYTES = 1 << 30  # tensors `find` allocates
+SWEEP_INTERVAL_S = 5.0  # how often dead clients' segments are unmapped and unlinked
 
 
 class StartupError(Exception):
@@ -66,6 +77,15 @@ class DaemonConfig:
     curve_authorized_keys: str | None = None  # a directory of client public certificates
     log_file: str | None = None
     prewarm_workers: bool = True
+    max_queued_per_client: int = MAX_QUEUED_PER_CLIENT
+    max_queued: int = MAX_QUEUED_TOTAL
+    max_queued_bytes: int = MAX_QUEUED_BYTES
+    max_pending_compiles: int = MAX_PENDING_COMPILES
+    max_clients: int = MAX_CLIENTS
+    max_signatures: int = MAX_SIGNATURES
+    max_find_bytes: int = MAX_FIND_BYTES
+    shm_max_idle_bytes: int = 256 << 20
+    sweep_interval_s: float = SWEEP_INTERVAL_S
 
     @staticmethod
     def from_env(**overrides) -> "DaemonConfig":
@@ -89,15 +109,21 @@ class _Request:
     header: dict
     frames: list
     received: float = field(default_factory=time.perf_counter)
+    peer: tuple[int, int] | None = None  # (uid, pid) of an ipc peer, from SO_PEERCRED
+    nbytes: int = 0  # inline tensor bytes it holds while queued
 
     @property
     def op(self) -> str:
         return self.header["op"]
 
 
+OTHER_SIGNATURES = "(other signatures)"
+
+
 class _Stats:
-    def __init__(self):
+    def __init__(self, max_signatures: int = MAX_SIGNATURES):
         self.lock = threading.Lock()
+        self.max_signatures = max_signatures
         self.requests = 0
         self.errors = 0
         self.bad_messages = 0
@@ -108,13 +134,19 @@ class _Stats:
         self.compile_seconds = 0.0
         self.compile_failures = 0
         self.single_flight_joins = 0
-        self.calls: dict[str, list] = {}  # func_name -> [calls, seconds, errors, command]
+        # func_name -> [calls, seconds, errors, command]; past max_signatures names, calls are
+        # summed under OTHER_SIGNATURES (a table per signature ever seen grows without bound).
+        self.calls: dict[str, list] = {}
         self.ops: dict[str, int] = {}
 
     def call(self, sig, seconds: float, ok: bool) -> None:
         name = _func_name(sig)
         with self.lock:
-            ent = self.calls.setdefault(name, [0, 0.0, 0, None])
+            ent = self.calls.get(name)
+            if ent is None:
+                if len(self.calls) >= self.max_signatures:
+                    name = OTHER_SIGNATURES
+                ent = self.calls.setdefault(name, [0, 0.0, 0, None])
             if ok:
                 ent[0] += 1
                 ent[1] += seconds
@@ -142,7 +174,7 @@ class Daemon:
         self.target = parse_target(config.target)
         self.cache_dir = str(Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir())
         self.workers = max(1, config.workers or os.cpu_count() or 1)
-        self.stats = _Stats()
+        self.stats = _Stats(config.max_signatures)
         self.started = time.time()
         self._replies: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
@@ -154,8 +186,14 @@ class Daemon:
         self._inflight = 0
         self._lock = threading.Lock()  # guards the compile bookkeeping below
         self._compiling: dict[tuple, cf.Future] = {}
-        self._compiled: dict[tuple, dict] = {}  # signatures known to be in the disk cache
-        self._ready: set[tuple] = set()  # signatures loaded at least once
+        # LRU-bounded (max_signatures): signatures known to be in the disk cache / loaded once.
+        self._compiled: OrderedDict[tuple, dict] = OrderedDict()
+        self._ready: OrderedDict[tuple, None] = OrderedDict()
+        self._queued = 0  # requests waiting in self._clients' deques
+        self._queued_bytes = 0
+        self._connections = 0  # open connections (router monitor), read by the ZAP handler
+        self._monitor: zmq.Socket | None = None
+        self._next_sweep = 0.0
         self._pool: cf.ProcessPoolExecutor | None = None
         self._calls: cf.ThreadPoolExecutor | None = None
         self._lock_fd: int | None = None
@@ -163,7 +201,7 @@ class Daemon:
         self._router: zmq.Socket | None = None
         self._auth = None
         self._metrics = None
-        self.shm = P.ShmAttachments()
+        self.shm = P.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
         self._sig_cache: dict = {}  # wire form -> ConvSignature (main thread only)
         from boo_shim.runtime import LoadedKernels
 
@@ -175,8 +213,10 @@ class Daemon:
         if sock is not None:
             if len(str(sock)) > 100:
                 raise StartupError(f"ipc socket path {sock} is too long for a unix socket (max ~100 bytes)")
-            if not sock.parent.exists():
-                sock.parent.mkdir(mode=0o700, parents=True)
+            try:
+                P._mkdir_private(sock.parent)
+            except P.DaemonUnavailable as e:
+                raise StartupError(str(e)) from None
         elif self.endpoint.startswith("tcp://"):
             if not P.is_loopback_endpoint(self.endpoint) and not self.cfg.curve_secret_key_file:
                 raise StartupError(
@@ -186,8 +226,12 @@ class Daemon:
                 )
         else:
             raise StartupError(f"endpoint {self.endpoint!r}: use ipc://PATH or tcp://HOST:PORT")
-        lock_path = P.endpoint_state_path(self.endpoint, ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            lock_path = P.endpoint_state_path(self.endpoint, ".lock")
+            self._check_state_dir(lock_path.parent)
+            fd = P.open_private(lock_path, os.O_RDWR)
+        except P.DaemonUnavailable as e:
+            raise StartupError(str(e)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -202,6 +246,19 @@ class Daemon:
             sock.unlink()
             logs.warning("stale_socket_removed", path=str(sock))
 
+    def _check_state_dir(self, directory: Path) -> None:
+        """Entries boo did not make (symlinks, other users' files) where the daemon writes its
+        lock, pid and log files: refuse to start rather than write through them. boo's own
+        runtime directory is checked whole; a directory the user named, only for our names."""
+        try:
+            own = directory == P.runtime_dir()
+        except P.DaemonUnavailable:
+            own = False
+        sock = P.ipc_path(self.endpoint)
+        prefix = None if own else (sock.name if sock is not None else
+                                   P.endpoint_state_path(self.endpoint, "").name)
+        P.check_state_dir(directory, prefix)
+
     def _bind(self) -> None:
         self._ctx = zmq.Context()
         r = self._ctx.socket(zmq.ROUTER)
@@ -209,24 +266,40 @@ class Daemon:
         r.setsockopt(zmq.MAXMSGSIZE, int(self.cfg.max_frame_bytes) + P.MAX_HEADER_BYTES)
         r.setsockopt(zmq.RCVHWM, 10000)
         r.setsockopt(zmq.SNDHWM, 10000)
-        if self.cfg.curve_secret_key_file:
-            from zmq.auth import load_certificate
+        from zmq.auth import load_certificate
 
+        from .auth import ZapHandler
+
+        authorized = None
+        if self.endpoint.startswith("tcp://"):
+            # Every tcp endpoint, loopback included, is CURVE with an authorized key list: a
+            # loopback port is reachable by every local user, who could otherwise name our
+            # shared memory or shut the daemon down. Loopback defaults to the owner's keys.
+            key_file = self.cfg.curve_secret_key_file
+            authorized = set()
             try:
-                public, secret = load_certificate(self.cfg.curve_secret_key_file)
-            except (OSError, ValueError) as e:
-                raise StartupError(f"--curve-secret-key-file: {e}") from None
-            if not secret:
-                raise StartupError(f"--curve-secret-key-file {self.cfg.curve_secret_key_file}: no secret key in it")
-            if self.cfg.curve_authorized_keys:
-                from zmq.auth.thread import ThreadAuthenticator
+                own = P.ensure_curve_keys()
+                if not key_file:
+                    key_file = str(own / "server.key_secret")
+                if self.cfg.curve_authorized_keys:
+                    from zmq.auth import load_certificates
 
-                self._auth = ThreadAuthenticator(self._ctx)
-                self._auth.start()
-                self._auth.configure_curve(domain="*", location=self.cfg.curve_authorized_keys)
+                    authorized |= {zmq.utils.z85.decode(k) for k in load_certificates(self.cfg.curve_authorized_keys)}
+                else:
+                    authorized.add(zmq.utils.z85.decode(load_certificate(str(own / "client.key"))[0]))
+                public, secret = load_certificate(key_file)
+            except (OSError, ValueError, P.DaemonUnavailable) as e:
+                raise StartupError(f"CURVE keys: {e}") from None
+            if not secret:
+                raise StartupError(f"--curve-secret-key-file {key_file}: no secret key in it")
             r.curve_secretkey = secret
             r.curve_publickey = public
             r.curve_server = True
+        self._auth = ZapHandler(self._ctx, authorized_keys=authorized, uid=os.getuid(),
+                                max_clients=self.cfg.max_clients, connections=lambda: self._connections)
+        self._auth.start()
+        r.setsockopt(zmq.ZAP_DOMAIN, b"boo")  # makes libzmq consult the handler for NULL (ipc) too
+        self._monitor = r.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         old = os.umask(0o077)
         try:
             r.bind(self.endpoint)
@@ -244,16 +317,13 @@ class Daemon:
                 "log_file": self.cfg.log_file, "cache_dir": self.cache_dir}
         path = P.endpoint_state_path(self.endpoint, ".pid")
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = P.open_private(tmp, os.O_WRONLY, exclusive=True)
         with os.fdopen(fd, "w") as f:
             json.dump(info, f)
         os.replace(tmp, path)
 
     def _start_pools(self) -> None:
-        self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker,
-        )
+        self._pool = self._new_pool()
         n = self.cfg.call_threads or max(4, 2 * (os.cpu_count() or 1))
         self._calls = cf.ThreadPoolExecutor(max_workers=n, thread_name_prefix="boo-call")
         if self.cfg.prewarm_workers:
@@ -264,6 +334,11 @@ class Daemon:
 
         compiler_version()
         _ir_code_hash()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        # Workers get our pid so that they exit when we die, even by SIGKILL (see worker.py).
+        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=worker.init_worker, initargs=(os.getpid(),))
 
     def serve(self) -> int:
         """Run until shutdown; returns the exit code."""
@@ -280,8 +355,14 @@ class Daemon:
             if self.cfg.metrics_port is not None:
                 from .metrics import start_metrics
 
+                if not P.is_loopback_endpoint(f"tcp://{self.cfg.metrics_addr}:0"):
+                    logs.warning("metrics_exposed", addr=self.cfg.metrics_addr, port=self.cfg.metrics_port,
+                                 reason="metrics are unauthenticated; every host that reaches this address "
+                                        "can read signatures and figures")
+
                 self._metrics = start_metrics(self, self.cfg.metrics_port, self.cfg.metrics_addr)
             self._install_signals()
+            self._sweep(force=True)
             logs.info("ready", endpoint=self.endpoint, target=self.target.spec, device=self.cfg.device or self.target.driver,
                       cache_dir=self.cache_dir, workers=self.workers, version=BOO_VERSION,
                       metrics_port=self.cfg.metrics_port)
@@ -319,26 +400,78 @@ class Daemon:
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        if self._monitor is not None:
+            poller.register(self._monitor, zmq.POLLIN)
         while True:
-            events = dict(poller.poll(250))
-            if self._wake_r in events:
-                try:
-                    while os.read(self._wake_r, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
-            self._flush_replies()
-            if self._router in events:
-                for _ in range(256):
-                    try:
-                        frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    self._on_message(frames)
-                self._flush_replies()
-            if self._stopping and (self._force or (self._inflight == 0 and not self._clients)):
-                break
+            try:
+                if self._iterate(poller):
+                    break
+            except Exception as e:  # noqa: BLE001 - last resort: nothing one event does ends the loop
+                logs.error("internal_error", where="loop", reason=f"{type(e).__name__}: {e}"[:500],
+                           exc=traceback.format_exc(limit=8)[-2000:])
         logs.info("stopping", inflight=self._inflight, forced=self._force)
+
+    def _iterate(self, poller: zmq.Poller) -> bool:
+        """One turn of the main loop; True when it is time to stop."""
+        events = dict(poller.poll(250))
+        if self._wake_r in events:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        if self._monitor is not None and self._monitor in events:
+            self._read_monitor()
+        self._flush_replies()
+        if self._router in events:
+            for _ in range(256):
+                try:
+                    frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                try:
+                    self._on_message(frames)
+                except Exception as e:  # noqa: BLE001 - last resort for one message
+                    self._on_internal_error(frames, e)
+            self._flush_replies()
+        self._sweep()
+        return self._stopping and (self._force or (self._inflight == 0 and not self._clients))
+
+    def _read_monitor(self) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        while True:
+            try:
+                ev = recv_monitor_message(self._monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if ev["event"] == zmq.EVENT_ACCEPTED:
+                self._connections += 1
+            elif ev["event"] == zmq.EVENT_DISCONNECTED:
+                self._connections = max(0, self._connections - 1)
+
+    def _sweep(self, force: bool = False) -> None:
+        """Every `sweep_interval_s`: unmap segments of clients that went away, and unlink the
+        segments of clients that died before they could (SIGKILL leaves them in /dev/shm)."""
+        now = time.monotonic()
+        if not force and now < self._next_sweep:
+            return
+        self._next_sweep = now + self.cfg.sweep_interval_s
+        unmapped = self.shm.sweep()
+        removed = P.sweep_orphan_segments()
+        if unmapped or removed:
+            logs.info("shm_swept", unmapped=unmapped, unlinked=len(removed))
+
+    def _on_internal_error(self, frames: list, exc: BaseException) -> None:
+        with self.stats.lock:
+            self.stats.bad_messages += 1
+        logs.error("internal_error", where="message", reason=f"{type(exc).__name__}: {exc}"[:500],
+                   exc=traceback.format_exc(limit=8)[-2000:])
+        try:
+            identity = frames[0].bytes
+            self._send(identity, P.error_reply(None, f"internal error handling the message: {type(exc).__name__}"))
+        except Exception:  # noqa: BLE001 - the reply is best effort; the loop goes on
+            pass
 
     def _cleanup(self) -> None:
         if self._metrics is not None:
@@ -374,6 +507,13 @@ class Daemon:
         logs.info("exit", uptime_s=time.time() - self.started)
 
     def _close_sockets(self) -> None:
+        if self._monitor is not None:
+            try:
+                self._router.disable_monitor()
+            except zmq.ZMQError:
+                pass
+            self._monitor.close(linger=0)
+            self._monitor = None
         if self._auth is not None:
             self._auth.stop()
             self._auth = None
@@ -404,17 +544,24 @@ class Daemon:
         try:
             req_header = P.decode_header(parts[0].buffer)
             header = P.validate_request(req_header, len(parts) - 1)
-        except BooError as e:
+        except Exception as e:  # noqa: BLE001 - ProtocolError, or anything a hostile header provokes
             with self.stats.lock:
                 self.stats.bad_messages += 1
-            logs.warning("bad_message", reason=str(e)[:300], frames=len(parts))
-            self._send(identity, P.error_reply(req_header, e))
+            if isinstance(e, BooError):
+                logs.warning("bad_message", reason=str(e)[:300], frames=len(parts))
+            else:
+                logs.error("internal_error", where="validate", reason=f"{type(e).__name__}: {e}"[:300])
+                e = P.ProtocolError(f"malformed message ({type(e).__name__})")
+            self._send(identity, P.error_reply(req_header if isinstance(req_header, dict) else None, e))
             return
         if self._stopping:
             self._send(identity, P.error_reply(header, "the daemon is shutting down",
                                                code=MIOpenStatus.NotInitialized))
             return
-        req = _Request(identity, header, parts[1:])
+        req = _Request(identity, header, parts[1:], nbytes=sum(len(f) for f in parts[1:]))
+        if header["op"] == "run":
+            # Who sent it (SO_PEERCRED on ipc): shared memory is served only to its creator.
+            req.peer = P.peer_credentials(parts[0].get("Peer-Address"))
         with self.stats.lock:
             self.stats.requests += 1
             self.stats.ops[req.op] = self.stats.ops.get(req.op, 0) + 1
@@ -422,11 +569,22 @@ class Daemon:
         if q is None:
             self._clients[identity] = deque()
             self._start(req)
-        elif len(q) >= MAX_QUEUED_PER_CLIENT:
-            self._send(identity, P.error_reply(header, f"more than {MAX_QUEUED_PER_CLIENT} requests queued",
-                                               code=MIOpenStatus.AllocFailed))
-        else:
-            q.append(req)
+            return
+        cfg, why = self.cfg, None
+        if len(q) >= cfg.max_queued_per_client:
+            why = f"more than {cfg.max_queued_per_client} requests queued for this client"
+        elif self._queued >= cfg.max_queued:
+            why = f"more than {cfg.max_queued} requests queued in the daemon"
+        elif self._queued_bytes + req.nbytes > cfg.max_queued_bytes:
+            why = f"queued requests would hold more than {cfg.max_queued_bytes >> 20} MiB of tensors"
+        if why:
+            with self.stats.lock:
+                self.stats.errors += 1
+            self._send(identity, P.error_reply(header, P.Overloaded(why + "; retry later")))
+            return
+        q.append(req)
+        self._queued += 1
+        self._queued_bytes += req.nbytes
 
     def _finish(self, req: _Request, header: dict, frames=()) -> None:
         """Thread-safe: queue a reply; the main loop sends it and starts the client's next request."""
@@ -458,7 +616,10 @@ class Daemon:
                        ms=header.get("elapsed_ms"))
             q = self._clients.get(req.identity)
             if q:
-                self._start(q.popleft())
+                nxt = q.popleft()
+                self._queued -= 1
+                self._queued_bytes -= nxt.nbytes
+                self._start(nxt)
             else:
                 self._clients.pop(req.identity, None)
 
@@ -491,15 +652,18 @@ class Daemon:
                 return fut, True
             info = self._compiled.get(key)
             if info is not None:
+                self._compiled.move_to_end(key)
                 with self.stats.lock:
                     self.stats.kernel_hits += 1
                 return _done({**info, "cache_hit": True, "compile_seconds": 0.0}), False
             if self._in_disk_cache(sig, strategy):
                 info = {"cache_hit": True, "compile_seconds": 0.0, "source": "disk"}
-                self._compiled[key] = info
+                self._remember(self._compiled, key, info)
                 with self.stats.lock:
                     self.stats.disk_hits += 1
                 return _done(info), False
+            if len(self._compiling) >= self.cfg.max_pending_compiles:
+                raise P.Overloaded(f"{len(self._compiling)} compiles are pending (the limit); retry later")
             with self.stats.lock:
                 self.stats.cache_misses += 1
             out: cf.Future = cf.Future()
@@ -509,9 +673,7 @@ class Daemon:
             job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
         except Exception as e:  # noqa: BLE001 - a broken pool: replace it and retry once
             logs.error("compile_pool_broken", reason=str(e))
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
-                                                mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=worker.init_worker)
+            self._pool = self._new_pool()
             job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
 
         def done(j: cf.Future) -> None:
@@ -523,7 +685,8 @@ class Daemon:
             with self._lock:
                 self._compiling.pop(key, None)
                 if res.get("ok"):
-                    self._compiled[key] = {"cache_hit": True, "compile_seconds": 0.0, "source": "memory"}
+                    self._remember(self._compiled, key, {"cache_hit": True, "compile_seconds": 0.0,
+                                                         "source": "memory"})
             with self.stats.lock:
                 if res.get("ok") and not res["cache_hit"]:
                     self.stats.compiles += 1
@@ -541,16 +704,27 @@ class Daemon:
         job.add_done_callback(done)
         return out, False
 
+    def _remember(self, table: OrderedDict, key, value) -> None:
+        """Insert into a per-signature table, dropping the least recently used past the bound
+        (a forgotten signature is looked up in the disk cache again: correct, just slower)."""
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self.cfg.max_signatures:
+            table.popitem(last=False)
+
     def _kernel(self, sig, strategy: str):
         k = self.loaded.get(sig, self.target, cache_dir=self.cache_dir, strategy=strategy,
                             device_uri=self.cfg.device)
-        self._ready.add(self._sig_key(sig, strategy))
+        with self._lock:
+            self._remember(self._ready, self._sig_key(sig, strategy), None)
         return k
 
     def _after_compile(self, req: _Request, sig, strategy: str, job) -> None:
         """Run `job(info)` on the call pool once `sig` is compiled (immediately if it is known)."""
         key = self._sig_key(sig, strategy)
-        if key in self._ready:
+        with self._lock:
+            ready = key in self._ready
+        if ready:
             with self.stats.lock:
                 self.stats.kernel_hits += 1
             info = {"cache_hit": True, "compile_seconds": 0.0, "joined": False, "source": "memory"}
@@ -698,11 +872,24 @@ class Daemon:
         out_ref: P.ShmRef | None = req.header["output"]
         if out_ref is not None and out_ref.nbytes != out_nbytes:
             raise P.ProtocolError(f"run.output.shm.nbytes {out_ref.nbytes} != {out_nbytes} bytes of the result")
+        if out_ref is None and out_nbytes > self.cfg.max_frame_bytes:
+            raise P.Overloaded(f"the result is {out_nbytes} bytes, over the {self.cfg.max_frame_bytes}-byte "
+                               "frame limit; pass an output in shared memory")
+        if out_ref is not None or any(t.shm is not None for t in specs):
+            self._check_shm_peer(req)
 
         def job(info):
             self._run_call(req, sig, strategy, specs, out_ref, wire_dtype)
 
         self._after_compile(req, sig, strategy, job)
+
+    def _check_shm_peer(self, req: _Request) -> None:
+        """Shared memory only from an ipc peer of our uid (tcp peers carry no credentials)."""
+        if req.peer is None:
+            raise P.ProtocolError("shared memory is served only over an ipc endpoint (the daemon could not "
+                                  "identify the peer process); send tensors inline")
+        if req.peer[0] != os.getuid():
+            raise P.ProtocolError(f"shared memory refused: the peer runs as uid {req.peer[0]}")
 
     def _run_call(self, req, sig, strategy, specs, out_ref, wire_dtype) -> None:
         kernel = self._kernel(sig, strategy)
@@ -716,12 +903,12 @@ class Daemon:
                 if spec.inline is not None:
                     buf = req.frames[spec.inline].buffer
                 else:
-                    tok, buf = self.shm.acquire(spec.shm)
+                    tok, buf = self.shm.acquire(spec.shm, req.peer[1])
                     tokens.append(tok)
                     views.append(buf)
                 inputs.append(_aligned(np.frombuffer(buf, dtype=dt).reshape(spec.shape)))
             if out_ref is not None:
-                tok, buf = self.shm.acquire(out_ref)
+                tok, buf = self.shm.acquire(out_ref, req.peer[1])
                 tokens.append(tok)
                 views.append(buf)
                 out = np.frombuffer(buf, dtype=dt).reshape(sig.result_shape)
@@ -759,6 +946,11 @@ class Daemon:
         sig = self._parse_sig(req)
         strategy = req.header.get("strategy", self.cfg.strategy)
         iters, warmup = req.header["iters"], req.header["warmup"]
+        item = P.dtype_from_wire(P.dtype_to_wire(sig.dtype)).itemsize
+        need = sum(int(np.prod(s)) for s in [*sig.arg_shapes, sig.result_shape]) * item
+        if need > self.cfg.max_find_bytes:
+            raise P.Overloaded(f"find would allocate {need} bytes of tensors, over the "
+                               f"{self.cfg.max_find_bytes}-byte limit")
 
         def job(info):
             kernel = self._kernel(sig, strategy)
@@ -809,8 +1001,11 @@ class Daemon:
                 continue
             for sig in sigs:
                 ent["signatures"].append(sig.func_name)
-                pending.append((i, sig, self.compiled(sig, strategy)[0]))
-        remaining = [len(pending)]
+                pending.append((i, sig))
+        # Compiles are fed a few at a time (one request used to queue all 4096 at once), so a
+        # warm leaves room in the compile queue for everyone else.
+        window = max(2, min(2 * self.workers, self.cfg.max_pending_compiles // 4))
+        state = {"next": 0, "running": 0, "left": len(pending)}
         lock = threading.Lock()
 
         def finish():
@@ -822,24 +1017,47 @@ class Daemon:
             finish()
             return
 
-        def make_cb(i):
-            def cb(f: cf.Future) -> None:
-                ent = results[i]
-                with lock:
-                    try:
-                        info = f.result()
-                        ent["cache_hits" if info.get("cache_hit") else "compiled"] += 1
-                    except BaseException as e:  # noqa: BLE001
-                        ent.update(ok=False, code=int(getattr(e, "status", MIOpenStatus.InternalError)),
-                                   reason=str(e))
-                    remaining[0] -= 1
-                    last = remaining[0] == 0
-                if last:
-                    finish()
-            return cb
+        def record(i, f: cf.Future) -> bool:
+            """Note one compile's outcome; True when it was the last."""
+            ent = results[i]
+            with lock:
+                try:
+                    info = f.result()
+                    ent["cache_hits" if info.get("cache_hit") else "compiled"] += 1
+                except BaseException as e:  # noqa: BLE001
+                    ent.update(ok=False, code=int(getattr(e, "status", MIOpenStatus.InternalError)),
+                               reason=str(e))
+                state["running"] -= 1
+                state["left"] -= 1
+                return state["left"] == 0
 
-        for i, _sig, fut in pending:
-            fut.add_done_callback(make_cb(i))
+        def pump() -> None:
+            while True:
+                with lock:
+                    if state["next"] >= len(pending) or state["running"] >= window:
+                        return
+                    i, sig = pending[state["next"]]
+                    state["next"] += 1
+                    state["running"] += 1
+                try:
+                    fut = self.compiled(sig, strategy)[0]
+                except BaseException as e:  # noqa: BLE001 - e.g. Overloaded: this line fails, the rest go on
+                    fut = cf.Future()
+                    fut.set_exception(e)
+                if fut.done():  # handled here: no callback recursion through thousands of cache hits
+                    if record(i, fut):
+                        finish()
+                    continue
+
+                def cb(f: cf.Future, i=i) -> None:
+                    if record(i, f):
+                        finish()
+                    else:
+                        pump()
+
+                fut.add_done_callback(cb)
+
+        pump()
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+from boo_shim.errors import MIOpenStatus
+
 import pytest
 
 from boo_shim.cache import KernelCache
@@ -93,3 +95,84 @@ def test_boo_cache_cli(tmp_path):
     assert "0 entries" in run("list")
     compile_signature(SIG, "cpu", cache=tmp_path, strategy="export")
     assert "removed 1 entries" in run("clear")
+
+
+# ----------------------------------------------------------------------------- damaged entries and locks
+def _fake_build(tag: str = "x"):
+    from boo_shim.cache import BuildResult
+
+    return lambda: BuildResult(vmfb=b"vmfb-" + tag.encode(), mlir="// ir", command="true",
+                               meta={"command": f"conv {tag}", "strategy": "fast", "compile_seconds": 0.1})
+
+
+@pytest.mark.parametrize("meta", ["[]", "null", '"x"', "3", '{"vmfb_size": "big"}'])
+def test_meta_that_is_not_an_entry_is_rebuilt(tmp_path, meta):
+    cache = KernelCache(tmp_path)
+    entry, hit = cache.get_or_build("t", "k", _fake_build())
+    (entry.path / "meta.json").write_text(meta)
+    assert cache.lookup("t", "k") is None  # not AttributeError, and the entry heals
+    entry, hit = cache.get_or_build("t", "k", _fake_build())
+    assert not hit and entry.read_vmfb() == b"vmfb-x"
+    (entry.path / "meta.json").write_text(meta)
+    listing = subprocess.run([sys.executable, "-m", "boo_shim.cache_cli", "--cache-dir", str(tmp_path), "list"],
+                             capture_output=True, text=True)
+    assert listing.returncode == 0 and "1 entries" in listing.stdout, listing.stderr
+
+
+def test_stuck_lock_holder_times_out_with_a_clear_error(tmp_path):
+    from boo_shim.cache import CacheLockTimeout
+
+    cache = KernelCache(tmp_path, lock_timeout_s=0.5)
+    lock = tmp_path / "v1" / "t" / "k.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode())
+        print("held", flush=True); time.sleep(120)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CacheLockTimeout, match=f"pid {holder.pid}") as e:
+            cache.get_or_build("t", "k", _fake_build())
+        assert e.value.status == MIOpenStatus.InternalError
+    finally:
+        holder.kill()
+        holder.wait()
+    entry, hit = cache.get_or_build("t", "k", _fake_build())  # the holder is gone: works
+    assert not hit
+
+
+@pytest.mark.parametrize("kind", ["dangling", "directory", "symlink-to-file"])
+def test_broken_lock_paths_are_repaired(tmp_path, kind):
+    cache = KernelCache(tmp_path, lock_timeout_s=5)
+    lock = tmp_path / "v1" / "t" / "k.lock"
+    lock.parent.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    if kind == "dangling":
+        lock.symlink_to(tmp_path / "no" / "such" / "dir" / "file")
+    elif kind == "directory":
+        (lock / "sub").mkdir(parents=True)
+    else:
+        victim.write_text("keep")
+        lock.symlink_to(victim)
+    entry, hit = cache.get_or_build("t", "k", _fake_build())
+    assert not hit and entry.read_vmfb() == b"vmfb-x"
+    assert not lock.exists() and not lock.is_symlink()
+    if kind == "symlink-to-file":
+        assert victim.read_text() == "keep"
+
+
+def test_lock_files_do_not_pile_up(tmp_path):
+    cache = KernelCache(tmp_path)
+    for i in range(3):
+        cache.get_or_build("t", f"k{i}", _fake_build(str(i)))
+    assert not list((tmp_path / "v1" / "t").glob("*.lock"))
+    # Leftovers from a crash or an older version: clear and prune remove them.
+    (tmp_path / "v1" / "t" / "old.lock").write_text("123")
+    (tmp_path / "v1" / "t" / "gone.lock").symlink_to(tmp_path / "nowhere")
+    cache.prune(1 << 40)
+    assert not [p for p in (tmp_path / "v1" / "t").iterdir() if p.name.endswith(".lock")]
+    (tmp_path / "v1" / "t" / "old.lock").write_text("123")
+    assert cache.clear() == 3
+    assert not [p for p in (tmp_path / "v1" / "t").iterdir() if p.name.endswith(".lock")]

@@ -253,7 +253,7 @@ def test_errors_carry_miopen_status(client):
     with pytest.raises(DaemonError) as e:
         client.request("run", {"signature": FWD.as_dict(),
                                "inputs": [{"dtype": "f32", "shape": list(s), "shm": {
-                                   "name": "boo-missing-segment", "offset": 0,
+                                   "name": f"boo-{os.getpid()}-0123456789abcdef", "offset": 0,
                                    "nbytes": int(np.prod(s)) * 4}} for s in FWD.arg_shapes]})
     assert e.value.status == MIOpenStatus.BadParm and "does not exist" in str(e.value)
     assert client.hello()["ok"]
