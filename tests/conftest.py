@@ -41,3 +41,7 @@ def shared_signature_files():
     if not files:
         pytest.skip("../shared/signatures is not on this machine (set BOO_SIGNATURES_DIR)")
     return files
+
+
+# Native-program fixtures (cmake build of the reference lib, shim and test programs; a boo daemon).
+from native_harness import boo_daemon, native_tree  # noqa: E402,F401
