@@ -393,3 +393,45 @@ def test_null_arguments_return_errors(native_build):
     assert lib.miopenCreateTensorDescriptor(td) == 0
     assert lib.miopenGetTensorDescriptorSize(td[0], size) == lib.miopenStatusBadParm
     assert lib.miopenDestroyTensorDescriptor(td[0]) == 0
+
+
+# ---------------------------------------------------------------------------
+# conv attributes, find mode, V2 descriptors, legacy modes (ctypes)
+# ---------------------------------------------------------------------------
+
+
+def test_conv_attributes_find_mode_and_modes(native_build):
+    lib = ctypes.CDLL(str(native_build / "lib" / "libMIOpen.so.1"))
+    cd, td = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.miopenCreateConvolutionDescriptor(ctypes.byref(cd)) == 0
+    v = ctypes.c_int(-7)
+    # defaults as MIOpen: FP16_ALT_IMPL -1, DETERMINISTIC 0, FP8 rounding stochastic (1), math default (0)
+    for attr, want in ((0, -1), (1, 0), (2, 1), (3, 0)):
+        assert lib.miopenGetConvolutionAttribute(cd, attr, ctypes.byref(v)) == 0 and v.value == want
+    for attr, good, bad in ((0, 1, 2), (1, 1, 2), (2, 0, 5), (3, 1, 2)):
+        assert lib.miopenSetConvolutionAttribute(cd, attr, good) == 0
+        assert lib.miopenSetConvolutionAttribute(cd, attr, bad) == 3  # BadParm, value kept
+        assert lib.miopenGetConvolutionAttribute(cd, attr, ctypes.byref(v)) == 0 and v.value == good
+    assert lib.miopenSetConvolutionAttribute(cd, 9, 0) == 3
+    assert lib.miopenGetConvolutionFindMode(cd, ctypes.byref(v)) == 0 and v.value == 5
+    assert lib.miopenSetConvolutionFindMode(cd, 1) == 0
+    assert lib.miopenGetConvolutionFindMode(cd, ctypes.byref(v)) == 0 and v.value == 1
+    # miopenDepthwise (3) / miopenGroupConv (2) are accepted and read back as miopenConvolution
+    ints = [ctypes.c_int() for _ in range(7)]
+    for mode in (2, 3):
+        assert lib.miopenInitConvolutionDescriptor(cd, mode, 1, 1, 1, 1, 1, 1) == 0
+        assert lib.miopenGetConvolutionDescriptor(cd, *[ctypes.byref(i) for i in ints]) == 0
+        assert ints[0].value == 0
+    assert lib.miopenInitConvolutionDescriptor(cd, 4, 1, 1, 1, 1, 1, 1) == 3
+    # attributes survive re-initialisation
+    assert lib.miopenGetConvolutionAttribute(cd, 1, ctypes.byref(v)) == 0 and v.value == 1
+    # SetTensorDescriptorV2 (size_t lens/strides), channels_last strides read back
+    assert lib.miopenCreateTensorDescriptor(ctypes.byref(td)) == 0
+    lens, strides = (ctypes.c_size_t * 4)(2, 3, 4, 5), (ctypes.c_size_t * 4)(60, 1, 15, 3)
+    assert lib.miopenSetTensorDescriptorV2(td, 1, 4, lens, strides) == 0
+    dims, strs, dt = (ctypes.c_int * 4)(), (ctypes.c_int * 4)(), ctypes.c_int()
+    assert lib.miopenGetTensorDescriptor(td, ctypes.byref(dt), dims, strs) == 0
+    assert list(dims) == [2, 3, 4, 5] and list(strs) == [60, 1, 15, 3] and dt.value == 1
+    assert lib.miopenSetTensorDescriptorV2(td, 1, 4, (ctypes.c_size_t * 4)(2, 0, 4, 5), None) == 3
+    assert lib.miopenDestroyTensorDescriptor(td) == 0
+    assert lib.miopenDestroyConvolutionDescriptor(cd) == 0
