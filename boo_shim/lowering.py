@@ -694,7 +694,9 @@ def _nhwc_1x1(b: _B, x: _V, w: _V, S, K, acc_elt: str) -> _V:
     return b.expand_from(out, ["n"] + S + ["g", "f"], sizes + [1, w.size("f")])
 
 
-# IREE's llvm-cpu vector tiles are capped at 32 KiB of iteration space (f32: M*N*K <= 8192).
+# IREE's llvm-cpu refuses vector ops of 32 KiB or more ("One or more operations with large
+# vector sizes (32768 bytes)"), so a tile's iteration space must stay *below* 8192 f32s: 8x16x64
+# and 8x32x32 tiles failed to compile (bench/compile_sweep.py, docs/compile_sweep.md).
 _VECTOR_ELEMS = 8192
 
 
@@ -717,7 +719,7 @@ def _matmul_tiles(M: int, N: int, K: int, batch: bool = False) -> str:
         return ""  # no measured gain over IREE's own choice (35 columns: 1.25x slower)
     vm = largest(M, (8, 7, 6, 5, 4, 3, 2, 1))
     vn = 32 if N % 32 == 0 else 16
-    budget = _VECTOR_ELEMS // (vm * vn)
+    budget = (_VECTOR_ELEMS - 1) // (vm * vn)
     r = K if K <= min(budget, 64) else max(d for d in range(1, min(16, budget) + 1) if K % d == 0)
     dist, vec, red = [divisor(M, vm, 64), divisor(N, vn, 128), 0], [vm, vn, 0], [0, 0, r]
     if batch:
