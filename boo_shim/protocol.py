@@ -294,7 +294,8 @@ def error_reply(request: dict | None, exc: BaseException | str,
         status = code
     return {
         "v": PROTOCOL_VERSION,
-        "op": request.get("op") if isinstance(request.get("op"), str) else None,
+        # Echo only a real op: a client dispatching on `op` must not see an attacker's string.
+        "op": request.get("op") if isinstance(request.get("op"), str) and request.get("op") in OPS else None,
         "id": _safe_id(request),
         "ok": False,
         "code": int(status if status is not None else MIOpenStatus.UnknownError),

@@ -5,12 +5,12 @@ import subprocess
 import sys
 import textwrap
 
-from boo_shim.errors import MIOpenStatus
 
 import pytest
 
 from boo_shim.cache import KernelCache
 from boo_shim.compile import compile_signature
+from boo_shim.errors import MIOpenStatus
 from boo_shim.conv import ConvSignature
 from boo_shim.runtime import LoadedKernels
 from boo_shim.targets import parse_target
