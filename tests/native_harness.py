@@ -3,7 +3,7 @@
 `native_tree`: one cmake build (reference libMIOpen.so.1, the shim, the test programs) per session;
 `boo_daemon`: a real boo daemon on a tmp ipc endpoint with a tmp cache; `run_program`: runs a program
 with a clean environment, optionally with LD_PRELOAD of the shim.  Registered in conftest.py.
-The same pattern as the fixtures of test_shim.py, which keeps its own.
+test_shim.py uses them too: one build and one daemon per session.
 """
 
 from __future__ import annotations

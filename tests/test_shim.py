@@ -30,27 +30,16 @@ pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c
 
 
 @pytest.fixture(scope="session")
-def native(tmp_path_factory):
-    """cmake build of the reference lib, conv_app, shim test programs and the shim itself."""
-    build = tmp_path_factory.mktemp("native-build")
-    subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), f"-DBOO_PYTHON={PY}", "-DCMAKE_BUILD_TYPE=Release"],
-                   check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "-j2"], check=True, capture_output=True)
-    shim = build / "lib" / "libboo_miopen_shim.so"
-    assert shim.exists()
-    return {"build": build, "app": build / "bin" / "conv_app", "threads": build / "bin" / "shim_threads",
-            "shim": shim}
+def native(native_tree):
+    """The session's one cmake build (tests/native_harness.py), named as these tests use it."""
+    b = native_tree["bin"]
+    return {"build": native_tree["build"], "app": b / "conv_app", "threads": b / "shim_threads",
+            "shim": native_tree["shim"]}
 
 
 @pytest.fixture(scope="session")
-def daemon(tmp_path_factory):
-    d = tmp_path_factory.mktemp("daemon")
-    endpoint = f"ipc://{d}/d.sock"
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    subprocess.run([PY, "-m", "boo_daemon.cli", "start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"),
-                    "--wait", "120"], check=True, env=env, capture_output=True)
-    yield endpoint
-    subprocess.run([PY, "-m", "boo_daemon.cli", "stop", "--endpoint", endpoint], env=env, capture_output=True)
+def daemon(boo_daemon):
+    return boo_daemon
 
 
 def run_app(native, args, *, shim=True, endpoint=None, env_extra=None, out=None, bare=False, check=True,
