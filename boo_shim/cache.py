@@ -10,7 +10,11 @@ Layout (one directory per entry, so an entry appears whole or not at all):
 
 Safe to leave on and share between processes: entries are built in a temporary directory and
 renamed into place; a per-entry file lock makes concurrent builders of one key do the work
-once; an entry whose files do not match the sha256 in its meta.json is rebuilt, never executed.
+once; an entry whose files do not match the sha256 in its meta.json, or whose meta.json is not
+a readable JSON object, is rebuilt, never executed. The lock (`entry_lock`) waits at most
+`BOO_CACHE_LOCK_TIMEOUT` seconds (300) and then says which pid holds it; a lock path that is a
+symlink, a directory or anything but a regular file is removed and recreated; lock files are
+removed on release (and stale ones by `clear`/`prune`).
 """
 
 from __future__ import annotations

@@ -131,7 +131,8 @@ class _Conn:
                 self.connected, self.problem = False, "nothing accepts connections at the endpoint"
             elif e & (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
                       | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
-                self.connected, self.problem = False, "the CURVE handshake with the daemon failed (check keys)"
+                self.connected, self.problem = False, ("the daemon refused the handshake (a CURVE key it does "
+                                                       "not accept, another user, or too many connections)")
 
     def close(self) -> None:
         try:

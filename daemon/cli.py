@@ -169,7 +169,7 @@ def cmd_start(args) -> int:
         args.log_file = os.path.abspath(args.log_file)
         cmd = [sys.executable, "-m", "boo_daemon.cli", "run", *_forward(args)]
         err_path = P.endpoint_state_path(args.endpoint, ".start-err")
-        P.check_state_dir(err_path.parent, err_path.name)
+        P.check_state_dir(err_path.parent, P.endpoint_state_path(args.endpoint, "").name)
         # A fresh file (O_EXCL, no symlink followed), read back through our own descriptor.
         err = os.fdopen(P.open_private(err_path, os.O_RDWR, exclusive=True), "w+")
         with err:
