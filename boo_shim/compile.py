@@ -20,6 +20,7 @@ request raises the same `CompileError` at once instead of spending seconds faili
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
 import signal
 import subprocess
@@ -49,9 +50,24 @@ STRATEGIES = ("auto", "fast", "export")
 
 @lru_cache(maxsize=1)
 def compiler_version() -> str:
-    from iree.compiler import version
-
+    try:
+        from iree.compiler import version
+    except ImportError:
+        # A machine with only IREE's runtime (the GPU machine: "build here, run there") must
+        # still compute the keys of a cache compiled elsewhere; the bundle records the version
+        # it was built with (scripts/gpu_bundle.sh, docs/gpu.md).
+        pinned = os.environ.get("BOO_COMPILER_VERSION")
+        if pinned:
+            return pinned
+        raise _no_compiler("set BOO_COMPILER_VERSION to the version a precompiled cache was built with") from None
     return f"{version.VERSION}+{version.REVISIONS.get('IREE', '')}"
+
+
+def _no_compiler(hint: str) -> CompileError:
+    """No iree-compile on this machine: not a property of the signature, so never remembered."""
+    e = CompileError(f"no IREE compiler on this machine (iree-base-compiler is not installed); {hint}")
+    e.first_line, e.strategy, e.mlir, e.command, e.deterministic = str(e), "none", None, None, False
+    return e
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +84,11 @@ def _ir_code_hash() -> str:
 
 @lru_cache(maxsize=1)
 def _iree_compile() -> str:
-    from iree.compiler.tools.binaries import find_tool
+    try:
+        from iree.compiler.tools.binaries import find_tool
+    except ImportError:
+        raise _no_compiler("this kernel is not in the cache: compile it where the compiler is "
+                           "(scripts/gpu_bundle.sh) and bring the cache") from None
 
     return find_tool("iree-compile")
 
@@ -204,6 +224,7 @@ def build_kernel(
         _, flags = cache_key(sig, target, strategy, tuple(extra_flags))
     if started is None:
         started = time.perf_counter()
+    _iree_compile()  # no compiler: say so before the exporter's import errors can
     text, used = emit_ir(sig, strategy, target)
     try:
         return _compile_ir(sig, target, text, used, flags, strategy, started)
