@@ -3,11 +3,20 @@
     boo-driver convbfp16 -n 16 -c 96 -H 48 -W 32 -k 288 -y 1 -x 1 -F 1 -t 1 --in_layout NHWC ...
     boo-driver --commands-file cmds.txt --backend iree --backend torch --csv out.csv -t 1
 
-Timing (`-t 1`): `--iter N` calls after `--warmup` calls, each timed on the host with
-`time.perf_counter()` around one synchronous call; IREE's local-task call returns only when the
-result is ready, so the host interval covers the device work. GPU targets time device work
-with events (see docs). Verification (`-V 1`, MIOpenDriver's default) compares with a float64
-CPU reference using MIOpen's metric and per-dtype tolerances (`numerics.TOLERANCES`).
+Timing (`-t 1`): `--iter N` calls after `--warmup` calls. Which clock, by `--timing`:
+- `host` (the default on `cpu`): `time.perf_counter()` around each synchronous call; IREE's
+  local-task call returns only when the result is ready, so the interval covers the work.
+- `events` (the default on `cuda`/`rocm`): CUDA events (`torch.cuda.Event`) recorded on torch's
+  current stream before and after each call, read after one final synchronize. For torch
+  (cuDNN), whose calls only enqueue, that is the device time of the call's kernels. IREE runs on
+  its own non-blocking stream and its call returns after its work is done, so for IREE the same
+  events bracket the whole call as the GPU's clock sees it: submit, kernels and the host's wait.
+- `kernels`: the summed device durations of every GPU kernel, copy and fill the call ran, as
+  CUPTI records them (`torch.profiler`, which sees kernels from any library in the process,
+  IREE's too): the one clock that times both backends' kernels alike. Reported per call.
+On a GPU target the inputs live on the device (torch tensors there; IREE takes them through
+DLPack, no copies), and `-V 1` verifies against float64 on the host. Verification (`-V 1`,
+MIOpenDriver's default) uses MIOpen's metric and per-dtype tolerances (`numerics.TOLERANCES`).
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ boo options:
   --commands-file FILE   one MIOpenDriver command per line ('#' comments)
   --backend iree|torch   repeatable; default iree. torch is the native library (oneDNN on CPU)
   --target SPEC          cpu (default), cuda[:sm_80], rocm[:gfx942]
-  --device URI           IREE device (default: the target's driver, e.g. local-task)
+  --device URI           IREE device (default: the target's driver, e.g. local-task); `cuda` alone
+                         also makes the target cuda (sm_80) unless --target says otherwise
+  --timing CLOCK         host | events | kernels (default: host on cpu, events on a GPU target)
   --cache-dir DIR        kernel cache (default $BOO_CACHE_DIR or ~/.cache/boo)
   --strategy S           auto (default), fast, export
   --warmup N             untimed calls before timing (default 3)
@@ -48,7 +59,7 @@ default 1), -F (directions). Other run flags are accepted and ignored.
 # boo's own options: (name, takes a value). Everything else belongs to the MIOpenDriver line.
 _OPTIONS = {
     "--commands-file": True, "--backend": True, "--target": True, "--device": True,
-    "--cache-dir": True, "--strategy": True, "--warmup": True, "--csv": True,
+    "--cache-dir": True, "--strategy": True, "--warmup": True, "--csv": True, "--timing": True,
     "--verbose": False, "--help": False, "-h": False,
 }
 
@@ -63,6 +74,7 @@ class Options:
     strategy: str = "auto"
     warmup: int = 3
     csv: str | None = None
+    timing: str | None = None  # host | events | kernels; None: by target (see module doc)
     verbose: bool = False
     help: bool = False
     rest: list[str] = field(default_factory=list)
@@ -95,13 +107,37 @@ def _split_args(argv: list[str]) -> Options:
                 setattr(opts, "help" if key == "h" else key, True)
             elif key == "warmup":
                 opts.warmup = int(value)
+            elif key == "timing":
+                if value not in TIMING_CLOCKS:
+                    raise BooError(f"--timing: expected one of {', '.join(TIMING_CLOCKS)}, got {value!r}")
+                opts.timing = value
             else:
                 setattr(opts, key, value)
         else:
             opts.rest.append(tok)
             i += 1
     opts.backends = opts.backends or ["iree"]
+    if opts.device and opts.device.split(":")[0] in ("cuda", "hip") and "--target" not in {
+            a.partition("=")[0] for a in argv}:
+        opts.target = "cuda" if opts.device.startswith("cuda") else "rocm"
     return opts
+
+
+TIMING_CLOCKS = ("host", "events", "kernels")
+
+
+def torch_device(target: str) -> torch.device:
+    """Where torch's tensors live for `target`: the GPU for cuda and rocm (torch's ROCm build
+    calls it `cuda` too), else the CPU."""
+    from .targets import parse_target
+
+    return torch.device("cuda" if parse_target(target).name in ("cuda", "rocm") else "cpu")
+
+
+def clock_for(opts: Options) -> str:
+    if opts.timing:
+        return opts.timing
+    return "events" if torch_device(opts.target).type == "cuda" else "host"
 
 
 @dataclass(frozen=True)
@@ -128,7 +164,16 @@ class Timing:
         return f"min={self.min:.2f}us max={self.max:.2f}us mean={self.mean:.2f}us stddev={self.stddev:.2f}us"
 
 
-def time_calls(fn: Callable[[], object], iters: int, warmup: int) -> Timing:
+def time_calls(fn: Callable[[], object], iters: int, warmup: int, clock: str = "host") -> Timing:
+    """`iters` calls of `fn` after `warmup`, timed by `clock` (see the module doc)."""
+    if clock == "kernels":
+        for _ in range(warmup):
+            fn()
+        return Timing(tuple(kernel_times_us(fn, max(1, iters))))
+    if clock == "events":
+        return _time_events(fn, iters, warmup)
+    if clock != "host":
+        raise BooError(f"--timing: unknown clock {clock!r}")
     for _ in range(warmup):
         fn()
     samples = []
@@ -137,6 +182,54 @@ def time_calls(fn: Callable[[], object], iters: int, warmup: int) -> Timing:
         fn()
         samples.append((time.perf_counter() - t0) * 1e6)
     return Timing(tuple(samples))
+
+
+def _time_events(fn: Callable[[], object], iters: int, warmup: int) -> Timing:
+    """CUDA events on torch's current stream around each call; read once all are done, so
+    reading them adds no synchronization between calls."""
+    if not torch.cuda.is_available():
+        raise BooError("--timing events needs a CUDA device (torch.cuda.is_available() is false)")
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    pairs = []
+    for _ in range(max(1, iters)):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        pairs.append((start, end))
+    torch.cuda.synchronize()
+    return Timing(tuple(s.elapsed_time(e) * 1e3 for s, e in pairs))
+
+
+def kernel_times_us(fn: Callable[[], object], iters: int) -> list[float]:
+    """Per call, the summed device time of the GPU activity CUPTI recorded (kernels, copies,
+    fills) while `iters` calls ran. The profiler's figures are totals, so every call gets the
+    mean; the spread across calls is not available from this clock."""
+    if not torch.cuda.is_available():
+        raise BooError("--timing kernels needs a CUDA device (torch.cuda.is_available() is false)")
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            fn()
+        torch.cuda.synchronize()
+    total_us = device_activity_us(prof)
+    if total_us <= 0:
+        raise BooError("--timing kernels: the profiler recorded no GPU activity for these calls")
+    return [total_us / iters] * iters
+
+
+def device_activity_us(prof) -> float:
+    """Total device microseconds of GPU events in a finished torch.profiler run."""
+    total = 0.0
+    for ev in prof.events():
+        if str(getattr(ev, "device_type", "")).endswith("CUDA"):
+            # torch >= 2.4 says device_time; older releases said cuda_time.
+            total += float(getattr(ev, "device_time", None) or getattr(ev, "cuda_time", 0.0) or 0.0)
+    return total
 
 
 def tensor_summary(t: torch.Tensor) -> str:
@@ -153,8 +246,9 @@ class BackendResult:
 
 
 def _backend_call(backend: str, sig: ConvSignature, args, opts: Options, log) -> tuple[Callable, float | None]:
+    """`args` already live where the target runs (see `run_signature`)."""
     if backend == "torch":
-        module = sig.get_nn_module()
+        module = sig.get_nn_module().to(args[0].device)
         return (lambda: module(*args)), None
     from .runtime import LOADED
 
@@ -167,12 +261,18 @@ def _backend_call(backend: str, sig: ConvSignature, args, opts: Options, log) ->
         log(f"[boo] compiled ({c.strategy}) in {c.compile_seconds:.2f}s -> {c.entry.path}")
     if c.fallback_reason:
         log(f"[boo] fast path failed to compile, used {c.strategy}: {c.fallback_reason}")
+    if args[0].device.type != "cpu":
+        # Device tensors: IREE takes their memory through DLPack, no copies either way.
+        return (lambda: kernel.run_dlpack(*args)), (0.0 if c.cache_hit else c.compile_seconds)
     return (lambda: kernel(*args)), (0.0 if c.cache_hit else c.compile_seconds)
 
 
 def run_signature(sig: ConvSignature, opts: Options, do_time: bool, iters: int, do_verify: bool,
                   out=print, log=lambda s: None) -> list[BackendResult]:
-    args = sig.get_sample_conv_args(seed=0)
+    host_args = sig.get_sample_conv_args(seed=0)
+    where = torch_device(opts.target)
+    args = tuple(a.to(where) for a in host_args) if where.type != "cpu" else host_args
+    clock = clock_for(opts)
     results = []
     label = len(opts.backends) > 1
     for backend in opts.backends:
@@ -183,10 +283,10 @@ def run_signature(sig: ConvSignature, opts: Options, do_time: bool, iters: int, 
             result = call()
             out(f">>> {prefix}{tensor_summary(result)}")
             if do_time:
-                res.timing = time_calls(call, iters, opts.warmup)
-                out(f">>> {prefix}{res.timing.line()}")
+                res.timing = time_calls(call, iters, opts.warmup, clock)
+                out(f">>> {prefix}{res.timing.line()} ({clock} clock)")
             if do_verify:
-                res.verdict = verify(sig, args, result)
+                res.verdict = verify(sig, host_args, result.cpu())
                 out(f"{prefix}{res.verdict.line(sig)}")
         except BooError as e:
             res.error = str(e)

@@ -184,6 +184,36 @@ class Kernel:
 
         return np.array(DeviceArray(self._dev.device, bv, override_dtype=self.in_dtype).to_host(), copy=True)
 
+    def run_dlpack(self, *tensors):
+        """Run on torch tensors already on this kernel's device, without copies.
+
+        Each input's memory is imported into IREE's HAL through DLPack (a torch CUDA tensor's
+        device pointer becomes an IREE CUDA buffer in this process) and the result comes back
+        the same way, as a torch tensor on the inputs' device. IREE runs on its own stream,
+        which does not wait for torch's, so the producer's stream is synchronized first; the
+        call is synchronous, so the result is complete on return. Works for CPU tensors on a
+        `local-*` device too (tests/test_gpu_prep.py checks it there).
+        """
+        import torch
+
+        rt = self._dev.rt
+        dev = self._dev.device
+        held = [t.detach().contiguous() for t in tensors]
+        where = held[0].device if held else torch.device("cpu")
+        if where.type == "cuda":
+            torch.cuda.current_stream(where).synchronize()
+        args = rt.VmVariantList(len(held))
+        for t in held:
+            args.push_ref(dev.from_dlpack_capsule(t.__dlpack__()))
+        rets = rt.VmVariantList(1)
+        t0 = time.perf_counter()
+        self._ctx.invoke(self._fn, args, rets)
+        self.last_seconds = time.perf_counter() - t0
+        bv = rets.get_as_object(0, rt.HalBufferView)
+        # DLPack device codes: 1 CPU, 2 CUDA.
+        code, index = (2, where.index or 0) if where.type == "cuda" else (1, 0)
+        return torch.from_dlpack(dev.create_dlpack_capsule(bv, code, index))
+
     def __call__(self, *inputs):
         """torch in -> torch out; numpy in -> numpy out."""
         result = self.run(*inputs)
