@@ -97,8 +97,9 @@ def test_fp32_training_step_matches_torch(name):
 
 
 def test_bf16_autocast_training_step_against_float64():
-    """Every boo call of a bf16 ResNet-18 step, on the activations it really saw, within the
-    driver's bf16 tolerance of float64; and the model's output within it too."""
+    """A bf16 ResNet-18 step: its output and gradient within the driver's bf16 tolerance of the
+    float64 model's, and every boo call of it (on the activations it really saw) within that
+    tolerance of float64 on the same inputs."""
     ops.reset_fallback_warnings()
     ref, boo, x = _setup("resnet18")
     seen = []
@@ -115,6 +116,7 @@ def test_bf16_autocast_training_step_against_float64():
     assert ops.fallback_counts() == {}
     y64, g64, _ = train_step(copy.deepcopy(ref).double(), x.double())
     assert miopen_error(y, y64) <= BF16_TOL
+    assert grad_vector_error(grads, g64) <= BF16_TOL
 
     names = {id(m): n for n, m in boo.named_modules()}
     for r in seen:
