@@ -311,6 +311,7 @@ def run_e2e(target: str, cache: str, device: str | None, log) -> tuple[bool, lis
         subprocess.run([sys.executable, "-m", "boo_daemon.cli", "stop", "--endpoint", endpoint],
                        env=env, capture_output=True)
     compiled = len(KernelCache(cache).entries()) - before
+    ok &= compiled == 0  # else the bundle lacks a kernel the daemon or the shim asked for
     lines.append(f"- cache entries added during this stage: {compiled} (0 when the bundle held every kernel)")
     log_tail = (work / "daemon.log").read_text()[-1500:] if (work / "daemon.log").exists() else ""
     if not ok and log_tail:

@@ -131,7 +131,11 @@ def torch_device(target: str) -> torch.device:
     calls it `cuda` too), else the CPU."""
     from .targets import parse_target
 
-    return torch.device("cuda" if parse_target(target).name in ("cuda", "rocm") else "cpu")
+    try:
+        name = parse_target(target).name
+    except BooError:
+        name = "cpu"  # the IREE backend reports the bad --target in its own result line
+    return torch.device("cuda" if name in ("cuda", "rocm") else "cpu")
 
 
 def clock_for(opts: Options) -> str:
@@ -284,7 +288,8 @@ def run_signature(sig: ConvSignature, opts: Options, do_time: bool, iters: int, 
             out(f">>> {prefix}{tensor_summary(result)}")
             if do_time:
                 res.timing = time_calls(call, iters, opts.warmup, clock)
-                out(f">>> {prefix}{res.timing.line()} ({clock} clock)")
+                # MIOpenDriver's line as it was for the host clock; other clocks are named.
+                out(f">>> {prefix}{res.timing.line()}" + ("" if clock == "host" else f" ({clock} clock)"))
             if do_verify:
                 res.verdict = verify(sig, host_args, result.cpu())
                 out(f"{prefix}{res.verdict.line(sig)}")

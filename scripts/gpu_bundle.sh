@@ -35,6 +35,8 @@ targs=(); for t in $TARGETS; do targs+=(--target "$t"); done
   echo "export BOO_COMPILER_VERSION='$("$PY" -c 'from boo_shim.compile import compiler_version as v; print(v())')'"
   echo "export BOO_GPU_TARGETS='$TARGETS'"
   echo "export BOO_BUNDLE_COMMIT='$(git rev-parse --short HEAD)'"
+  # The keys hash the IR-writing code: a tree that changed it since would miss every kernel.
+  echo "export BOO_BUNDLE_IR_CODE='$("$PY" -c 'from boo_shim.compile import _ir_code_hash as h; print(h())')'"
 } > "$BUNDLE/env.sh"
 
 size_kib=$(du -sk "$BUNDLE" | cut -f1)

@@ -47,6 +47,14 @@ else
   nvidia-smi > "$DEST/nvidia-smi.txt" 2>&1 || true
 fi
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
+if [ "$CPU" = 0 ]; then
+  now=$("$PY" -c 'from boo_shim.compile import _ir_code_hash as h; print(h())')
+  if [ "$now" != "${BOO_BUNDLE_IR_CODE:-}" ]; then
+    echo "gpu_check: the IR-writing code changed since the bundle was built ($BOO_BUNDLE_IR_CODE at" \
+         "$BOO_BUNDLE_COMMIT, now $now): every kernel would miss; rebuild it with scripts/gpu_bundle.sh"
+    exit 4
+  fi
+fi
 
 stamp "environment"
 "$PY" - <<'PYEOF'
@@ -60,6 +68,13 @@ try:
 except ImportError:
     print("iree compiler: absent (kernels come from the carried cache)")
 PYEOF
+
+if [ "$CPU" = 1 ]; then
+  # As gpu_bundle.sh does for cuda, so that the e2e stage's "entries added" must be 0 here too:
+  # that proves the daemon's and the shim's keys are the ones the bundle holds.
+  stamp "precompile (cpu)"
+  "$PY" bench/gpu_report.py --precompile --suite "$SUITE" --cache "$CACHE" --target cpu "${EXTRA[@]:0:2}" || exit 5
+fi
 
 # Every target the bundle holds, the first (sm_80) first: it is the e2e target.
 targs=()
