@@ -49,7 +49,7 @@ def _metric(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _bucket(sig: ConvSignature) -> tuple:
-    k = sig._canon_kernel_shape[2:]
+    k = sig.canonical_kernel_shape[2:]
     kind = "1x1" if all(v == 1 for v in k) else ("3x3" if max(k) <= 3 else "5x5+")
     g = "dw" if sig.groups > 1 and sig.groups == sig.in_channels else ("grp" if sig.groups > 1 else "")
     return (sig.mode.value, str(sig.dtype), sig.input_layout, kind, max(sig.stride) > 1,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""IREE's default matmul tiles vs `lowering._matmul_tiles` vs torch.mm, f32, on this CPU.
+"""IREE's default matmul tiles vs `lowering.matmul.matmul_tiles` vs torch.mm, f32, on this CPU.
 
-A narrow odd N is timed as the fast path runs it: padded with zero columns (`_padded_width`).
+A narrow odd N is timed as the fast path runs it: padded with zero columns (`padded_width`).
 
 The shapes are the matmuls behind the 1x1 convolutions of bench/cpu_vs_torch.py (M = N*H*W,
 N = output channels, K = input channels). Each IREE variant is compiled on its own and timed
@@ -24,7 +24,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from boo_shim.lowering import _matmul_tiles, _padded_width  # noqa: E402
+from boo_shim.lowering.matmul import matmul_tiles, padded_width  # noqa: E402
 from boo_shim.targets import parse_target  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -75,8 +75,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for s in shapes:
             M, N, K = map(int, s.split("x"))
-            Np = _padded_width(N)
-            tiles = _matmul_tiles(M, Np, K)
+            Np = padded_width(N)
+            tiles = matmul_tiles(M, Np, K)
             default = iree_ms(M, N, K, "", Path(tmp))
             tuned = iree_ms(M, Np, K, tiles, Path(tmp)) if tiles else default
             short = re.findall(r"\[([\d, ]+)\]", tiles)

@@ -70,16 +70,30 @@ def _no_compiler(hint: str) -> CompileError:
     return e
 
 
+# What writes the IR for a signature: modules, and packages whose every module counts (walked,
+# so that a module added to one is covered without being named here).
+_IR_SOURCES = ("conv.py", "generate.py", "lowering")
+
+
+def _hash_ir_sources(root: Path) -> str:
+    """Hash of `_IR_SOURCES` under `root`. A missing source raises: skipping it would let keys
+    stop following the IR code without anyone noticing."""
+    h = hashlib.sha256()
+    for name in _IR_SOURCES:
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        if not files:
+            raise FileNotFoundError(f"no IR source under {path}")
+        for f in files:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0")
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 @lru_cache(maxsize=1)
 def _ir_code_hash() -> str:
     """Hash of the modules that write IR: a change there must not reuse old binaries."""
-    here = Path(__file__).parent
-    h = hashlib.sha256()
-    for name in ("conv.py", "generate.py", "lowering.py"):
-        p = here / name
-        if p.exists():
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    return _hash_ir_sources(Path(__file__).parent)
 
 
 @lru_cache(maxsize=1)

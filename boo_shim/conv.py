@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields, InitVar
+from dataclasses import dataclass, fields, InitVar
 from enum import Enum
 from typing import Iterable, Sequence
 
 import torch
 
+from .command_line import DEFAULT_LAYOUTS, DIRECTION_BITS, SPATIAL_LETTERS, format_command, parse_fields
 from .errors import SignatureError
 
 __all__ = [
@@ -33,9 +34,6 @@ __all__ = [
     "parse_dtype",
     "dtype_name",
 ]
-
-SPATIAL_LETTERS = {1: "H", 2: "HW", 3: "DHW"}
-DEFAULT_LAYOUTS = {n: "NC" + s for n, s in SPATIAL_LETTERS.items()}
 
 _DTYPES = {
     "fp32": torch.float32,
@@ -99,7 +97,7 @@ class Mode(str, Enum):
     @property
     def miopen_flag(self) -> int:
         """The bit this direction has in MIOpenDriver's `-F` mask."""
-        return {Mode.FWD: 1, Mode.BWD: 2, Mode.WRW: 4}[self]
+        return DIRECTION_BITS[self.value]
 
     @property
     def title(self) -> str:
@@ -213,7 +211,7 @@ class ConvSignature:
                     f"{list(self.output_padding)} must be smaller than stride or dilation",
                 )
         c_in, g = self.in_channels, self.groups
-        k0, k1 = self._canon_kernel_shape[:2]
+        k0, k1 = self.canonical_kernel_shape[:2]
         if c_in % g:
             raise SignatureError("groups", f"{g} groups do not divide the {c_in} input channels")
         if self.transposed:
@@ -230,10 +228,10 @@ class ConvSignature:
                 )
             if k0 % g:
                 raise SignatureError("groups", f"{g} groups do not divide the {k0} output channels")
-        out = self._canon_output_shape
+        out = self.canonical_output_shape
         if any(d <= 0 for d in out[2:]):
             raise SignatureError(
-                "input_shape", f"the convolution output would be empty (output spatial dims {out[2:]})"
+                "input_shape", f"the convolution output would be empty (output spatial dims {list(out[2:])})"
             )
 
     # ----------------------------------------------------------------------------- shapes
@@ -246,27 +244,29 @@ class ConvSignature:
         """torch's layout for this rank: NCH, NCHW or NCDHW."""
         return DEFAULT_LAYOUTS[self.num_spatial_dims]
 
-    def _to_canon(self, shape: Sequence[int], layout: str) -> list[int]:
-        return [shape[layout.index(ch)] for ch in self.canonical_layout]
+    def _to_canon(self, shape: Sequence[int], layout: str) -> tuple[int, ...]:
+        return tuple(shape[layout.index(ch)] for ch in self.canonical_layout)
 
     def _from_canon(self, shape: Sequence[int], layout: str) -> tuple[int, ...]:
         return tuple(shape[self.canonical_layout.index(ch)] for ch in layout)
 
     @property
-    def _canon_input_shape(self) -> list[int]:
+    def canonical_input_shape(self) -> tuple[int, ...]:
+        """`input_shape` in `canonical_layout` order (N, C, spatial...)."""
         return self._to_canon(self.input_shape, self.input_layout)
 
     @property
-    def _canon_kernel_shape(self) -> list[int]:
+    def canonical_kernel_shape(self) -> tuple[int, ...]:
+        """`kernel_shape` in `canonical_layout` order (torch's first kernel dim, channels per group, taps...)."""
         return self._to_canon(self.kernel_shape, self.kernel_layout)
 
     @property
     def in_channels(self) -> int:
-        return self._canon_input_shape[1]
+        return self.canonical_input_shape[1]
 
     @property
     def out_channels(self) -> int:
-        k0, k1 = self._canon_kernel_shape[:2]
+        k0, k1 = self.canonical_kernel_shape[:2]
         return k1 * self.groups if self.transposed else k0
 
     @property
@@ -274,8 +274,9 @@ class ConvSignature:
         return self.input_shape[self.input_layout.index("N")]
 
     @property
-    def _canon_output_shape(self) -> list[int]:
-        x, w = self._canon_input_shape, self._canon_kernel_shape
+    def canonical_output_shape(self) -> tuple[int, ...]:
+        """The forward result's shape in `canonical_layout` order."""
+        x, w = self.canonical_input_shape, self.canonical_kernel_shape
         out = [x[0], self.out_channels]
         for i in range(self.num_spatial_dims):
             size, k = x[i + 2], w[i + 2]
@@ -284,12 +285,12 @@ class ConvSignature:
                 out.append((size - 1) * s - 2 * p + d * (k - 1) + self.output_padding[i] + 1)
             else:
                 out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
-        return out
+        return tuple(out)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of the forward result, in `output_layout` order."""
-        return self._from_canon(self._canon_output_shape, self.output_layout)
+        return self._from_canon(self.canonical_output_shape, self.output_layout)
 
     @property
     def bias_shape(self) -> tuple[int, ...]:
@@ -315,8 +316,8 @@ class ConvSignature:
     @property
     def flops(self) -> int:
         """Multiply-adds x 2 of the convolution (the same for all three directions)."""
-        small = self._canon_input_shape if self.transposed else self._canon_output_shape
-        k = self._canon_kernel_shape
+        small = self.canonical_input_shape if self.transposed else self.canonical_output_shape
+        k = self.canonical_kernel_shape
         other_channels = self.out_channels if self.transposed else self.in_channels
         per_point = (other_channels // self.groups) * math.prod(k[2:])
         channels = self.in_channels if self.transposed else self.out_channels
@@ -393,16 +394,12 @@ class ConvSignature:
 
     def to_command(self, **run_options) -> str:
         """The canonical MIOpenDriver command line (parses back to an equal signature)."""
-        from .grammar import signature_to_command
-
-        return signature_to_command(self, **run_options)
+        return format_command(self, **run_options)
 
     @staticmethod
     def from_command(line: str) -> "ConvSignature":
-        """Parse a command naming exactly one direction."""
-        from .grammar import parse_command
-
-        sigs = parse_command(line).signatures
+        """Parse a command naming exactly one direction (`grammar.parse_command` reads any)."""
+        sigs = [ConvSignature(**f) for f in parse_fields(line).fields]
         if len(sigs) != 1:
             raise SignatureError("--forw", f"the command names {len(sigs)} directions; expected one")
         return sigs[0]
@@ -467,8 +464,8 @@ class _ConvModule(torch.nn.Module):
         self.x_out = _perm(canon, sig.input_layout)
         self.w_out = _perm(canon, sig.kernel_layout)
         self.y_out = _perm(canon, sig.output_layout)
-        self.x_shape = sig._canon_input_shape
-        self.w_shape = sig._canon_kernel_shape
+        self.x_shape = sig.canonical_input_shape
+        self.w_shape = sig.canonical_kernel_shape
         self.has_bias = sig.bias
 
     def _backward(self, dy, x, w, mask):

@@ -2,7 +2,7 @@
 
 The shapes below made IREE refuse the fast path's IR ("One or more operations with large vector
 sizes (32768 bytes)"): two named in issue 14, one found by hand, two by bench/compile_sweep.py
-(docs/compile_sweep.md). The cause was one tile bound in `lowering._matmul_tiles` (a tile of
+(docs/compile_sweep.md). The cause was one tile bound in `lowering.matmul.matmul_tiles` (a tile of
 exactly 32 KiB), now fixed; the fall-through tests put that bound back (`old_tile_bound`) so
 that IREE fails on exactly the IR it failed on before, which is what `auto` must survive.
 """
@@ -17,6 +17,7 @@ import pytest
 
 import boo_shim.compile as C
 from boo_shim import lowering
+from boo_shim.lowering import matmul
 from boo_shim.cache import KernelCache
 from boo_shim.compile import compile_signature
 from boo_shim.conv import ConvSignature
@@ -44,7 +45,7 @@ SHAPES = [ConvSignature.from_command(line) for line in FAST_FAILED]
 @pytest.fixture
 def old_tile_bound(monkeypatch):
     """The fast path's IR as it was before the tile fix: IREE refuses it for every SHAPE."""
-    monkeypatch.setattr(lowering, "_VECTOR_ELEMS", lowering._VECTOR_ELEMS + 1)
+    monkeypatch.setattr(matmul, "VECTOR_ELEMS", matmul.VECTOR_ELEMS + 1)
 
 
 @pytest.fixture

@@ -125,3 +125,20 @@ def test_commands_file_comments_and_extra_args(tmp_path):
     assert lines[0][1].endswith("-F 1 -t 1")
     assert "-# 2" in lines[1][1]
     assert parse_command(lines[1][1]).signatures[0].stride == (2, 1, 1)
+
+
+def test_no_import_circle_between_signature_and_grammar():
+    """The grammar builds on the signature, never the reverse: conv.py reads and prints command
+    lines through command_line.py, which imports neither (a function-level import counts too)."""
+    import ast
+    from pathlib import Path
+
+    import boo_shim
+
+    def imported(name):
+        tree = ast.parse((Path(boo_shim.__file__).parent / f"{name}.py").read_text())
+        return {n.module.split(".")[-1] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+    assert "grammar" not in imported("conv")
+    assert not {"conv", "grammar"} & imported("command_line")
+    assert "conv" in imported("grammar")

@@ -9,6 +9,8 @@ import torch
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import UnsupportedError
 from boo_shim import lowering
+from boo_shim.lowering.ir import eval_index
+from boo_shim.lowering.matmul import VECTOR_ELEMS, matmul_tiles
 
 iree_compiler = pytest.importorskip("iree.compiler")
 iree_runtime = pytest.importorskip("iree.runtime")
@@ -162,7 +164,7 @@ def test_unsupported_raises():
 @pytest.mark.parametrize(
     "cmd",
     [
-        # shapes where _matmul_tiles sets the tiles (N a multiple of 32, or of 16 with K <= 64)
+        # shapes where matmul_tiles sets the tiles (N a multiple of 32, or of 16 with K <= 64)
         "conv -n 2 -c 24 -H 7 -W 7 -k 64 -y 1 -x 1 -F 1",
         "conv -n 2 -c 64 -H 7 -W 7 -k 24 -y 1 -x 1 -F 2",
         "conv -n 3 -c 64 -H 7 -W 7 -k 32 -y 1 -x 1 -F 4",
@@ -193,13 +195,13 @@ def test_matmul_tiles_divide_and_fit():
     import re
 
     for M, N, K in [(2499, 832, 48), (1372, 144, 48), (6076, 32, 512), (98, 64, 24), (2304, 384, 128), (7, 32, 1000)]:
-        text = lowering._matmul_tiles(M, N, K)
+        text = matmul_tiles(M, N, K)
         dist, vec, red = ([int(v) for v in g.split(",")] for g in re.findall(r"= \[([\d, ]+)\]", text))
         for size, d, v in zip((M, N), dist, vec):
             assert size % d == 0 and d % v == 0, (M, N, K, text)
-        assert K % red[2] == 0 and vec[0] * vec[1] * red[2] <= lowering._VECTOR_ELEMS
+        assert K % red[2] == 0 and vec[0] * vec[1] * red[2] <= VECTOR_ELEMS
     # IREE's own choice kept where no gain was measured
-    assert lowering._matmul_tiles(81408, 35, 35) == lowering._matmul_tiles(1372, 144, 512) == ""
+    assert matmul_tiles(81408, 35, 35) == matmul_tiles(1372, 144, 512) == ""
 
 
 def test_backward_filter_flip_uses_tables():
@@ -210,7 +212,39 @@ def test_backward_filter_flip_uses_tables():
         "--in_layout NHWC --fil_layout NHWC --out_layout NHWC")
     assert "%tbl" in lowering.emit_mlir(sig)
     check(sig)
-    assert lowering._eval_index("{g} * 4 + {c}", {"g": 2, "c": 3}) == 11
-    assert lowering._eval_index("7 - {k0} * 2", {"k0": 3}) == 1
+    assert eval_index("{g} * 4 + {c}", {"g": 2, "c": 3}) == 11
+    assert eval_index("7 - {k0} * 2", {"k0": 3}) == 1
     with pytest.raises(UnsupportedError):
-        lowering._eval_index("__import__('os')", {})
+        eval_index("__import__('os')", {})
+
+
+def test_cache_key_follows_every_lowering_module(tmp_path, monkeypatch):
+    """The kernel cache key hashes the IR-writing code: an edit to any module of the lowering
+    package, or a module added to it, must give new keys (else old binaries of other IR are
+    reused); a source gone missing must fail, not drop out of the hash."""
+    import shutil
+    from pathlib import Path
+
+    import boo_shim.compile as C
+    from boo_shim.targets import parse_target
+
+    package = Path(C.__file__).parent
+    for name in ("conv.py", "generate.py"):
+        shutil.copy(package / name, tmp_path / name)
+    shutil.copytree(package / "lowering", tmp_path / "lowering", ignore=shutil.ignore_patterns("__pycache__"))
+    assert C._hash_ir_sources(tmp_path) == C._ir_code_hash()  # the copy is what the real key hashes
+
+    sig = ConvSignature.from_command("conv -n 1 -c 4 -H 6 -W 6 -k 4 -y 3 -x 3 -p 1 -q 1 -F 1")
+    monkeypatch.setattr(C, "compiler_version", lambda: "fixed")
+    monkeypatch.setattr(C, "_ir_code_hash", lambda: C._hash_ir_sources(tmp_path))
+    key = lambda: C.cache_key(sig, parse_target("cpu"), "auto", ())[0]  # noqa: E731
+    keys = [key()]
+    with open(tmp_path / "lowering" / "matmul.py", "a") as f:
+        f.write("\n# an edit\n")
+    keys.append(key())
+    (tmp_path / "lowering" / "new_direction.py").write_text("# a module added\n")
+    keys.append(key())
+    assert len(set(keys)) == 3, keys
+    shutil.rmtree(tmp_path / "lowering")
+    with pytest.raises(FileNotFoundError):
+        key()
