@@ -13,6 +13,8 @@ BUNDLE=${1:-gpu_bundle}
 PY=${PY:-.venv/bin/python}
 TARGETS=${BOO_GPU_TARGETS:-"cuda:sm_80 cuda:sm_89 cuda:sm_90 cuda:sm_90a"}
 LIMIT_MIB=${BOO_BUNDLE_LIMIT_MIB:-56}   # the device tool carries 64 MiB with the working tree
+# A fresh cache each time: keys from older IR code would travel for nothing.
+rm -rf "$BUNDLE/cache"
 mkdir -p "$BUNDLE/wheels" "$BUNDLE/cache"
 
 # 1. Wheels for the machine's Python 3.12, installed there --no-deps beside its own torch and
