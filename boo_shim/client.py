@@ -126,7 +126,10 @@ class _Conn:
             if e in (zmq.EVENT_CONNECTED, zmq.EVENT_HANDSHAKE_SUCCEEDED):
                 self.connected, self.problem = True, None
             elif e == zmq.EVENT_DISCONNECTED:
-                self.connected, self.problem = False, "the connection to the daemon was lost"
+                # A refused handshake is followed by a disconnect: keep the more telling reason.
+                if not (self.problem and "handshake" in self.problem):
+                    self.problem = "the connection to the daemon was lost"
+                self.connected = False
             elif e == zmq.EVENT_CONNECT_RETRIED:
                 self.connected, self.problem = False, "nothing accepts connections at the endpoint"
             elif e & (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL

@@ -42,7 +42,7 @@ class ZapHandler(threading.Thread):
     def decide(self, address: str, mechanism: bytes, credentials: list[bytes]) -> tuple[bytes, str, str]:
         """(status code, status text, user id) for one handshake."""
         if self.connections() > self.max_clients:
-            return b"300", f"more than {self.max_clients} connections", ""
+            return b"400", f"more than {self.max_clients} connections", ""
         if mechanism == b"CURVE":
             if self.authorized is None or not credentials or credentials[0] not in self.authorized:
                 return b"400", "CURVE key not authorized", ""

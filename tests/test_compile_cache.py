@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-
 import pytest
 
 from boo_shim.cache import KernelCache

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 import zmq
 
 from boo_shim import protocol as P
@@ -24,7 +21,8 @@ from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus
 from boo_shim.runtime import to_numpy
 
-SIG = ConvSignature(input_shape=[1, 2, 5, 4], kernel_shape=[2, 2, 3, 3], dtype="fp32", padding=1)
+# The same signature as tests/test_daemon_hardening.py, whose daemon has it compiled.
+SIG = ConvSignature(input_shape=[1, 2, 6, 5], kernel_shape=[3, 2, 3, 3], dtype="fp32", padding=1)
 CODES = {int(v) for v in MIOpenStatus} - {0}
 JUNK = [None, True, False, -1, 0, 1, 2**63, 2**80, -(2**70), 1.5, 1e308, -0.0, "", "x" * 300, "1", "f32",
         [], [1], [[[]]], {}, {"a": 1}, {"name": "boo-1-00"}, ["boo-1-00"], "../../etc/passwd"]
@@ -107,19 +105,8 @@ def test_fuzz_parser_and_validator_raise_only_protocol_errors():
 
 
 # ----------------------------------------------------------------------------- against a daemon
-@pytest.fixture(scope="module")
-def daemon():
-    d = Path(tempfile.mkdtemp(prefix="boo-f-", dir="/tmp"))
-    endpoint = f"ipc://{d}/daemon.sock"
-    proc = subprocess.run([sys.executable, "-m", "boo_daemon.cli", "start", "--endpoint", endpoint, "--workers", "1",
-                           "--no-prewarm"], capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    with BooClient(endpoint, timeout_s=60, compile_timeout_s=300) as c:
-        c.compile(SIG)
-        pid = c.hello()["pid"]
-    yield {"endpoint": endpoint, "pid": pid}
-    subprocess.run([sys.executable, "-m", "boo_daemon.cli", "stop", "--endpoint", endpoint], timeout=60)
-    shutil.rmtree(d, ignore_errors=True)
+# `live_fuzz` runs in tests/test_daemon_hardening.py::test_fuzz_live_daemon, on that module's
+# daemon (a daemon of its own here would double the cost of starting one).
 
 
 def _other_segments():
@@ -137,7 +124,10 @@ def _other_segments():
     return other, made
 
 
-def test_fuzz_live_daemon(daemon):
+def live_fuzz(daemon: dict, n: int = 600) -> None:
+    """`n` hostile messages to the daemon at daemon["endpoint"] (pid daemon["pid"]): each gets a
+    well-formed reply, nothing is written into segments that are not the requester's, and the
+    same daemon then serves a correct result."""
     rng = np.random.default_rng(1515)
     x, w = [to_numpy(t) for t in SIG.get_sample_conv_args(seed=2)]
     other, segs = _other_segments()
@@ -148,7 +138,7 @@ def test_fuzz_live_daemon(daemon):
     bases = [b for b in valid_headers(x.nbytes, w.nbytes) if b[0]["op"] not in ("find", "warm", "compile")]
     try:
         sent = 0
-        for i in range(600):
+        for i in range(n):
             base, nframes = bases[i % len(bases)]
             frames = [x.tobytes(), w.tobytes()][:nframes]
             kind = i % 6
@@ -188,7 +178,7 @@ def test_fuzz_live_daemon(daemon):
             if not reply["ok"]:
                 assert reply["code"] in CODES and reply["reason"], reply
             assert reply["op"] in (None, *P.OPS)
-        assert sent == 600
+        assert sent == n
         for name in segs:  # nothing was written into segments that are not the requester's
             assert Path(f"/dev/shm/{name}").read_bytes() == b"\0" * (1 << 16)
     finally:
