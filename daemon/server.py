@@ -278,7 +278,9 @@ class Daemon:
             key_file = self.cfg.curve_secret_key_file
             authorized = set()
             try:
-                own = P.ensure_curve_keys()
+                # The owner's key directory is created only when it is used (explicit keys and
+                # an explicit authorized list leave ~/.config alone).
+                own = None if key_file and self.cfg.curve_authorized_keys else P.ensure_curve_keys()
                 if not key_file:
                     key_file = str(own / "server.key_secret")
                 if self.cfg.curve_authorized_keys:
