@@ -137,7 +137,10 @@ def recommended_flags(target_name: str = "llvm-cpu", sig: ConvSignature | None =
 def lowering_options(sig: ConvSignature, target_name: str = "llvm-cpu") -> LoweringOptions:
     """The tuning `emit_mlir(sig, target_name)` writes the IR with (it goes with the flags of
     `recommended_flags`: widening is what lets IREE's im2col rewrite compile)."""
-    plan = checked_plan(sig)
+    return _options(checked_plan(sig), target_name)
+
+
+def _options(plan: Plan, target_name: str) -> LoweringOptions:
     cpu = target_name in _CPU_TARGETS
     widen = not plan.depthwise
     # Measured per family: grouped 3D convs ran 0.8x the time this way, grouped 2D ones up to
@@ -155,7 +158,7 @@ def emit_mlir(sig: ConvSignature, target_name: str = "llvm-cpu") -> str:
     """
     plan = checked_plan(sig)
     elt = ELEMENT_TYPES[sig.dtype]
-    b = IRBuilder(lowering_options(sig, target_name))
+    b = IRBuilder(_options(plan, target_name))
     shapes = sig.arg_shapes
     if sig.mode is Mode.FWD:
         a0 = argument(0, shapes[0], elt, activation_labels(sig.input_layout, "C"))
