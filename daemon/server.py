@@ -404,13 +404,19 @@ class Daemon:
         poller.register(self._wake_r, zmq.POLLIN)
         if self._monitor is not None:
             poller.register(self._monitor, zmq.POLLIN)
+        failures = 0
         while True:
             try:
                 if self._iterate(poller):
                     break
+                failures = 0
             except Exception as e:  # noqa: BLE001 - last resort: nothing one event does ends the loop
+                if isinstance(e, zmq.ZMQError) and e.errno == zmq.ETERM:
+                    break  # our own context is gone: nothing left to serve with
+                failures += 1
                 logs.error("internal_error", where="loop", reason=f"{type(e).__name__}: {e}"[:500],
                            exc=traceback.format_exc(limit=8)[-2000:])
+                time.sleep(min(0.001 * failures, 0.1))  # a persistent fault must not spin a core
         logs.info("stopping", inflight=self._inflight, forced=self._force)
 
     def _iterate(self, poller: zmq.Poller) -> bool:
