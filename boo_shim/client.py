@@ -161,7 +161,14 @@ class BooClient:
         curve_server_key: str | bytes | None = None,
         curve_client_key_file: str | None = None,
     ):
-        self.endpoint = endpoint or P.default_endpoint()
+        self._endpoint_problem: str | None = None
+        try:
+            self.endpoint = endpoint or P.default_endpoint()
+        except DaemonUnavailable as e:
+            # e.g. a dangling symlink where the runtime directory should be. Reported by the
+            # first request, as a DaemonUnavailable like any other absent daemon, so that
+            # callers (the shim) that catch it there fall back instead of failing to construct.
+            self.endpoint, self._endpoint_problem = "ipc://(no usable runtime directory)", str(e)
         self.timeout_s = timeout_s if timeout_s is not None else _env_float("BOO_CLIENT_TIMEOUT", DEFAULT_TIMEOUT_S)
         self.compile_timeout_s = (compile_timeout_s if compile_timeout_s is not None
                                   else _env_float("BOO_CLIENT_COMPILE_TIMEOUT", DEFAULT_COMPILE_TIMEOUT_S))
@@ -236,6 +243,8 @@ class BooClient:
             conn.close()
 
     def _check_present(self) -> None:
+        if self._endpoint_problem:
+            raise DaemonUnavailable(self._endpoint_problem)
         if self._curve_problem:
             raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {self._curve_problem}")
         sock = P.ipc_path(self.endpoint)
@@ -250,7 +259,7 @@ class BooClient:
         try:
             return self._request(op, fields, frames, timeout_s)
         except DaemonUnavailable:
-            if not self.autostart or op == "shutdown":
+            if not self.autostart or op == "shutdown" or self._endpoint_problem:
                 raise
             self.start_daemon()
             return self._request(op, fields, frames, timeout_s)

@@ -296,8 +296,10 @@ def test_runtime_dir_that_is_not_a_directory_is_a_clear_error(kind, monkeypatch)
         (d / "boo").write_text("")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(d))
     monkeypatch.delenv("BOO_ENDPOINT", raising=False)
+    c = BooClient()  # constructing never fails (the shim builds one outside its fallback handling)
     with pytest.raises(DaemonUnavailable, match="dangling symbolic link" if kind == "dangling" else "not a directory"):
-        BooClient()
+        c.hello()
+    c.close()
     proc = cli("status", env={"XDG_RUNTIME_DIR": str(d), "BOO_ENDPOINT": ""})
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and str(d / "boo") in proc.stderr
 

@@ -249,3 +249,70 @@ def test_endpoints(tmp_path, monkeypatch):
     assert not P.is_loopback_endpoint("tcp://0.0.0.0:1") and not P.is_loopback_endpoint("tcp://*:1")
     assert not P.is_loopback_endpoint("tcp://10.1.2.3:1")
     assert P.endpoint_state_path("ipc:///tmp/x/d.sock", ".lock").name == "d.sock.lock"
+
+
+# ----------------------------------------------------------------------------- issue 15, unit level
+@pytest.mark.parametrize("blob", [b"[" * 60000, b'{"v":1,"x":' + b"[" * 40 + b"]" * 40 + b"}", b'{"v":NaN}',
+                                  b'{"v":Infinity}'])
+def test_decode_bounds_depth_and_rejects_constants(blob):
+    with pytest.raises(P.ProtocolError):
+        P.decode_header(blob)
+    # Brackets inside strings are not nesting.
+    assert P.decode_header(json.dumps({"v": 1, "s": "[" * 5000}).encode())["s"] == "[" * 5000
+
+
+@pytest.mark.parametrize("v", [True, 1.0, "1", None])
+def test_version_must_be_the_integer(v):
+    with pytest.raises(P.ProtocolError, match="version"):
+        P.validate_request({"v": v, "op": "hello", "id": 1}, 0)
+
+
+def test_client_segments_private_and_unlinked_only_by_creator():
+    seg = P.ShmSegment.create(1000)
+    path = f"/dev/shm/{seg.name}"
+    try:
+        assert P.SHM_CLIENT_RE.match(seg.name) and seg.name.startswith(f"boo-{os.getpid()}-")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        other = P.ShmSegment.attach(seg.name, peer_pid=os.getpid())
+        other.buf[:3] = b"abc"
+        assert bytes(seg.buf[:3]) == b"abc"
+        other.unlink()  # an attacher never unlinks
+        assert os.path.exists(path)
+        other.close()
+        with pytest.raises(P.ProtocolError, match="not created by"):
+            P.ShmSegment.attach(seg.name, peer_pid=os.getpid() + 1)
+    finally:
+        seg.unlink()
+        seg.close()
+    assert not os.path.exists(path)
+
+
+def test_exit_unlinks_segments_without_tracker():
+    code = ("from boo_shim import protocol as P\n"
+            "s = P.ShmSegment.create(4096); print(s.name, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "leaked" not in proc.stderr, proc.stderr
+    assert not os.path.exists(f"/dev/shm/{proc.stdout.strip()}")
+
+
+def test_sweep_removes_only_dead_creators_segments(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    names = [f"boo-{dead.pid}-00aa00aa00aa00aa", f"boo-{os.getpid()}-00bb00bb00bb00bb", "boo-other-file"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"x")
+    assert P.sweep_orphan_segments(tmp_path) == [names[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
+
+
+def test_state_files_never_follow_links(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "d.sock.log").symlink_to(victim)
+    with pytest.raises(P.DaemonUnavailable, match="did not make"):
+        P.check_state_dir(tmp_path, "d.sock")
+    with pytest.raises(P.DaemonUnavailable, match="symbolic link"):
+        P.open_private(tmp_path / "d.sock.log", os.O_WRONLY | os.O_APPEND)
+    fd = P.open_private(tmp_path / "d.sock.log", os.O_WRONLY, exclusive=True)  # replaces the link itself
+    os.close(fd)
+    assert victim.read_text() == "keep" and not (tmp_path / "d.sock.log").is_symlink()
