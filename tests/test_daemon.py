@@ -436,13 +436,18 @@ def test_crash_restart_reuses_cache_and_sigterm_drains():
     assert Path(d / "daemon.sock").exists()  # stale socket left behind by the crash
 
     # Restart through autostart: same endpoint, same cache, nothing compiled.
+    saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         c2 = BooClient(endpoint, timeout_s=20, compile_timeout_s=120, autostart=True)
         new_pid = c2.hello()["pid"]
     finally:
-        for k in env:
-            os.environ.pop(k, None)
+        # put back what was there (the session's hermetic BOO_CACHE_DIR), not just delete
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     assert new_pid != pid
     r = c2.compile(FWD)
     assert r["cache_hit"] and c2.stats()["compiles"] == 0
