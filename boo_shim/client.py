@@ -253,23 +253,25 @@ class BooClient:
                                     "`boo-daemon start`")
 
     def request(self, op: str, fields: dict | None = None, frames: Sequence = (), *,
-                timeout_s: float | None = None) -> tuple[dict, list]:
+                timeout_s: float | None = None, timings: dict | None = None) -> tuple[dict, list]:
         """Send one request and wait for its reply: (reply header, reply tensor frames as
         zmq.Frame). Raises the daemon's error, DaemonUnavailable or DaemonTimeout."""
         try:
-            return self._request(op, fields, frames, timeout_s)
+            return self._request(op, fields, frames, timeout_s, timings)
         except DaemonUnavailable:
             if not self.autostart or op == "shutdown" or self._endpoint_problem:
                 raise
             self.start_daemon()
             return self._request(op, fields, frames, timeout_s)
 
-    def _request(self, op, fields, frames, timeout_s) -> tuple[dict, list]:
+    def _request(self, op, fields, frames, timeout_s, timings=None) -> tuple[dict, list]:
         if timeout_s is None:
             timeout_s = self.compile_timeout_s if op in _COMPILE_OPS else self.timeout_s
         self._check_present()
         rid = next(self._ids)
+        t_encode = time.perf_counter()
         msg = P.encode(P.request_header(op, rid, **(fields or {})), frames)
+        t_sent = time.perf_counter()
         conn = self._conn()
         conn.read_events()
         deadline = time.monotonic() + timeout_s
@@ -297,7 +299,13 @@ class BooClient:
                     conn.read_events()
                 if conn.sock in events:
                     parts = conn.sock.recv_multipart(copy=False)
+                    t_reply = time.perf_counter()
                     header = P.decode_header(parts[0].buffer)
+                    if timings is not None:
+                        # where a round trip's time goes (bench/shim_overhead.py)
+                        timings["encode_us"] = (t_sent - t_encode) * 1e6
+                        timings["transport_us"] = (t_reply - t_sent) * 1e6
+                        timings["decode_us"] = (time.perf_counter() - t_reply) * 1e6
                     if header.get("id") != rid and header.get("id") is not None:
                         continue  # a reply to an earlier request that timed out
                     if not header.get("ok"):
@@ -342,7 +350,8 @@ class BooClient:
         return header
 
     def run(self, sig, *arrays, use_shm: bool | None = None, out: np.ndarray | None = None,
-            strategy: str | None = None, timeout_s: float | None = None) -> np.ndarray:
+            strategy: str | None = None, timeout_s: float | None = None,
+            timings: dict | None = None) -> np.ndarray:
         """Run `sig` on numpy arrays (or CPU torch tensors) in the signature's layouts and dtype.
 
         Tensors travel inline in the message, or through a shared-memory segment when
@@ -360,7 +369,8 @@ class BooClient:
             fields["strategy"] = strategy
         if not use_shm:
             fields["inputs"] = [P.array_spec(a, inline=i).to_wire() for i, a in enumerate(arrays)]
-            header, frames = self.request("run", fields, arrays, timeout_s=timeout_s)
+            header, frames = self.request("run", fields, arrays, timeout_s=timeout_s, timings=timings)
+            _daemon_timings(header, timings)
             if len(frames) != 1 or len(frames[0]) != out_nbytes:
                 raise ProtocolError(f"run: the daemon sent {len(frames)} frames / "
                                     f"{len(frames[0]) if frames else 0} bytes; expected {out_nbytes}")
@@ -382,7 +392,7 @@ class BooClient:
             specs.append(P.array_spec(a, shm=P.ShmRef(seg.name, off, a.nbytes)).to_wire())
         fields["inputs"] = specs
         fields["output"] = {"shm": P.ShmRef(seg.name, out_off, out_nbytes).to_wire()}
-        self.request("run", fields, timeout_s=timeout_s)
+        _daemon_timings(self.request("run", fields, timeout_s=timeout_s, timings=timings)[0], timings)
         res = np.frombuffer(seg.buf, dtype=dtype, count=int(np.prod(result_shape)), offset=out_off).reshape(result_shape)
         if out is not None:
             np.copyto(out, res)
@@ -457,6 +467,16 @@ class BooClient:
 
 
 _SIG_INFO: dict = {}
+
+
+def _daemon_timings(header: dict, timings: dict | None) -> None:
+    """The daemon's own figures of a run (reply fields), into `timings` when asked for."""
+    if timings is None:
+        return
+    for key, field_name, scale in (("kernel_us", "kernel_ms", 1e3), ("daemon_us", "daemon_us", 1.0)):
+        v = header.get(field_name)
+        if isinstance(v, (int, float)):
+            timings[key] = float(v) * scale
 
 
 def _sig_info(sig) -> tuple:

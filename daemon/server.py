@@ -544,6 +544,7 @@ class Daemon:
             logs.warning("send_failed", reason=str(e))
 
     def _on_message(self, frames: list) -> None:
+        received = time.perf_counter()
         identity = frames[0].bytes
         parts = frames[1:]
         if not parts:
@@ -566,7 +567,7 @@ class Daemon:
             self._send(identity, P.error_reply(header, "the daemon is shutting down",
                                                code=MIOpenStatus.NotInitialized))
             return
-        req = _Request(identity, header, parts[1:], nbytes=sum(len(f) for f in parts[1:]))
+        req = _Request(identity, header, parts[1:], received=received, nbytes=sum(len(f) for f in parts[1:]))
         if header["op"] == "run":
             # Who sent it (SO_PEERCRED on ipc): shared memory is served only to its creator.
             req.peer = P.peer_credentials(parts[0].get("Peer-Address"))
@@ -926,14 +927,16 @@ class Daemon:
                 del out
                 reply = P.ok_reply(req.header, output={"dtype": wire_dtype, "shape": list(sig.result_shape),
                                                         "shm": out_ref.to_wire()},
-                                   kernel_ms=round(seconds * 1e3, 4))
+                                   kernel_ms=round(seconds * 1e3, 4),
+                                   daemon_us=round((time.perf_counter() - req.received) * 1e6, 1))
                 frames = ()
             else:
                 t0 = time.perf_counter()
                 result = kernel.run(*inputs, check=False)
                 seconds = time.perf_counter() - t0
                 reply = P.ok_reply(req.header, output={"dtype": wire_dtype, "shape": list(result.shape), "inline": 0},
-                                   kernel_ms=round(seconds * 1e3, 4))
+                                   kernel_ms=round(seconds * 1e3, 4),
+                                   daemon_us=round((time.perf_counter() - req.received) * 1e6, 1))
                 frames = (result,)
             ok = True
         finally:

@@ -15,6 +15,7 @@ BOO_DEVICE, BOO_FIND_ITERS, BOO_DAEMON_AUTOSTART, BOO_ENDPOINT (docs/shim.md).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,6 +77,10 @@ class _State:
             self.log(f"boo-shim: BOO_EXECUTE={self.execute!r} is not daemon|local; using daemon")
             self.execute = "daemon"
         self._local_cache_dir = self._local_target = None
+        # BOO_SHIM_TRACE=path: one JSON line per served conv call with the time of each stage
+        # (bench/shim_overhead.py turns them into the breakdown table).
+        self.trace_path = os.environ.get("BOO_SHIM_TRACE") or None
+        self._trace_file = None
         self._client = None
         self._client_lock = threading.Lock()
         self._log_lock = threading.Lock()
@@ -171,6 +176,15 @@ class _State:
                 raise
             raise Fallback(f"boo could not compile this convolution: {e}", e.status) from None
 
+    def write_trace(self, record: dict) -> None:
+        with self._log_lock:
+            try:
+                if self._trace_file is None:
+                    self._trace_file = open(self.trace_path, "a", buffering=1)
+                self._trace_file.write(json.dumps(record) + "\n")
+            except OSError:
+                self.trace_path = None
+
     def _start_daemon(self) -> bool:
         """BOO_DAEMON_AUTOSTART=1: start `boo-daemon` (without LD_PRELOAD, so it is not shimmed)."""
         with self._client_lock:
@@ -250,12 +264,17 @@ def _wrap(name: str, fn, kinds: str, role: str):
                     objs[0].unsupported.pop(name, None)
                 return 0
             _CALL.args = args
+            _CALL.trace = {"fn": name, "t0": time.perf_counter()} if S.trace_path else None
             try:
                 if S.disabled and name in _CONV_ENTRIES:
                     raise Fallback("BOO_DISABLE=1")
                 r = fn(*objs)
             except Fallback as fb:
                 return _fallback(name, args, objs, fb)
+            trace = _CALL.trace
+            if trace is not None and "run_us" in trace:
+                trace["python_us"] = (time.perf_counter() - trace.pop("t0")) * 1e6
+                S.write_trace(trace)
             return 0 if r is None else int(r)
         except BooError as e:
             if S.verbose:
@@ -651,17 +670,26 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
     for k in ("x", "w", "y"):
         if not ptrs[k]:
             raise BadParm(f"NULL {k} tensor pointer")
+    trace = _CALL.trace if S.trace_path else None
+    if trace is not None:
+        trace["lookup_us"] = (time.perf_counter() - trace["t0"]) * 1e6
+    t_views = time.perf_counter()
     arrays = _inputs(p, ptrs)
     out_view = mem.layout_view(dst_ptr, dst_desc)
     t0 = time.perf_counter()
+    if trace is not None:
+        trace["views_us"] = (t0 - t_views) * 1e6
     if S.execute == "local":
         kernel = S.local_kernel(sig)
 
         def run(*a, out=None):
-            return kernel.run(*a, out=out, check=False)  # shapes and dtypes come from the signature
+            r = kernel.run(*a, out=out, check=False)  # shapes and dtypes come from the signature
+            if trace is not None:
+                trace["kernel_us"] = kernel.last_seconds * 1e6
+            return r
     else:
         def run(*a, out=None):
-            return S.daemon_call(S.client.run, sig, *a, out=out)
+            return S.daemon_call(S.client.run, sig, *a, out=out, timings=trace)
     if alpha == 1.0 and beta == 0.0:
         run(*arrays, out=out_view)
     else:
@@ -671,6 +699,8 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
             acc += beta * out_view.astype(np.float64)
         np.copyto(out_view, acc, casting="unsafe")
     ms = (time.perf_counter() - t0) * 1e3
+    if trace is not None:
+        trace["run_us"] = ms * 1e3
     h.last_ms = ms
     h.last_native = False
     return ms

@@ -1,10 +1,12 @@
 /*
  * boo: per-call latency of miopenConvolutionForward (for bench/shim_overhead.py).
  *
- *   shim_bench [ITERS] [WARMUP]
+ *   shim_bench [ITERS] [WARMUP] [N C H W K]
  *
  * A tiny fp32 NCHW forward convolution (1x4x8x8 * 4x4x3x3, pad 1) called ITERS times after
  * WARMUP calls; prints one line "calls=N p50_us=... p99_us=... mean_us=... min_us=...".
+ * With N C H W K it is a 1x1 convolution of that size instead (for bandwidth: large tensors,
+ * little arithmetic).
  */
 #define _POSIX_C_SOURCE 199309L
 #include "miopen/miopen.h"
@@ -43,10 +45,23 @@ int main(int argc, char** argv)
     int warmup = argc > 2 ? atoi(argv[2]) : 20;
     if(iters < 1 || warmup < 0)
         return 2;
-    static float x[1 * 4 * 8 * 8], w[4 * 4 * 3 * 3], y[1 * 4 * 8 * 8];
-    for(int i = 0; i < 256; ++i)
+    int n = 1, c = 4, hh = 8, ww = 8, k = 4, r = 3, pad = 1;
+    if(argc > 7)
+    {
+        n = atoi(argv[3]), c = atoi(argv[4]), hh = atoi(argv[5]), ww = atoi(argv[6]), k = atoi(argv[7]);
+        r = 1, pad = 0;
+        if(n < 1 || c < 1 || hh < 1 || ww < 1 || k < 1)
+            return 2;
+    }
+    size_t nx = (size_t)n * c * hh * ww, nw = (size_t)k * c * r * r, ny = (size_t)n * k * hh * ww;
+    float* x = malloc(sizeof(float) * nx);
+    float* w = malloc(sizeof(float) * nw);
+    float* y = malloc(sizeof(float) * ny);
+    if(x == NULL || w == NULL || y == NULL)
+        return 1;
+    for(size_t i = 0; i < nx; ++i)
         x[i] = (float)(i % 7) - 3.0f;
-    for(int i = 0; i < 144; ++i)
+    for(size_t i = 0; i < nw; ++i)
         w[i] = (float)(i % 5) - 2.0f;
     miopenHandle_t h;
     miopenTensorDescriptor_t xd, wd, yd;
@@ -56,10 +71,10 @@ int main(int argc, char** argv)
     CK(miopenCreateTensorDescriptor(&wd));
     CK(miopenCreateTensorDescriptor(&yd));
     CK(miopenCreateConvolutionDescriptor(&cd));
-    CK(miopenSet4dTensorDescriptor(xd, miopenFloat, 1, 4, 8, 8));
-    CK(miopenSet4dTensorDescriptor(wd, miopenFloat, 4, 4, 3, 3));
-    CK(miopenSet4dTensorDescriptor(yd, miopenFloat, 1, 4, 8, 8));
-    CK(miopenInitConvolutionDescriptor(cd, miopenConvolution, 1, 1, 1, 1, 1, 1));
+    CK(miopenSet4dTensorDescriptor(xd, miopenFloat, n, c, hh, ww));
+    CK(miopenSet4dTensorDescriptor(wd, miopenFloat, k, c, r, r));
+    CK(miopenSet4dTensorDescriptor(yd, miopenFloat, n, k, hh, ww));
+    CK(miopenInitConvolutionDescriptor(cd, miopenConvolution, pad, pad, 1, 1, 1, 1));
     const float alpha = 1.0f, beta = 0.0f;
     double* t = malloc(sizeof(double) * (size_t)iters);
     if(t == NULL)
@@ -79,5 +94,8 @@ int main(int argc, char** argv)
     printf("calls=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f min_us=%.1f\n", iters, t[iters / 2],
            t[(int)(iters * 0.99) < iters ? (int)(iters * 0.99) : iters - 1], sum / iters, t[0]);
     free(t);
+    free(x);
+    free(w);
+    free(y);
     return 0;
 }
