@@ -111,9 +111,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="boo-shim-bench-", dir="/tmp") as tmp:
         tmp = Path(tmp)
         bdir = Path(args.build) if args.build else tmp / "build"
-        if not (bdir / "bin" / "shim_bench").exists():
-            print("building the shim and test programs ...", file=sys.stderr)
-            build(bdir)
+        print("building the shim and test programs ...", file=sys.stderr)
+        build(bdir)  # incremental: an existing build dir is brought up to date
         bench, shim = bdir / "bin" / "shim_bench", bdir / "lib" / "libboo_miopen_shim.so"
         endpoint, cache = f"ipc://{tmp}/d.sock", tmp / "cache"
         trace = tmp / "trace.jsonl"
@@ -179,6 +178,8 @@ def main() -> int:
             req.recv()
             echo.wait(timeout=10)
 
+        recs = [json.loads(ln) for ln in trace.read_text().splitlines()[50:]] if trace.exists() else []
+
     rows = [(name, summary(s)) for name, s in samples.items()]
     for name, runs in prog.items():
         rows.append((name, {"p50": float(np.median([r["p50_us"] for r in runs])),
@@ -187,7 +188,6 @@ def main() -> int:
              "| path | p50 us | p99 us |", "|---|---:|---:|"]
     lines += [f"| {name} | {r['p50']:.1f} | {r['p99']:.1f} |" for name, r in rows]
 
-    recs = [json.loads(ln) for ln in trace.read_text().splitlines()[50:]] if trace.exists() else []
     if recs:
         def med(key):
             vals = [r[key] for r in recs if key in r]

@@ -222,6 +222,22 @@ class Kernel:
         return result
 
 
+# Below this many FLOPs a CPU kernel runs on IREE's local-sync device, on the calling thread:
+# waking the task device's workers costs more than they save on such a kernel (tiny conv, 2-core
+# VM: p50 57 us on local-sync against 100-700 us on local-task; bench/shim_overhead.py).
+SYNC_MAX_FLOPS = 4_000_000
+
+
+def device_for(sig: ConvSignature, target: str | Target, device_uri: str | None = None) -> str | None:
+    """The device a call of `sig` should run on: the one asked for, else local-sync for small
+    kernels of a CPU target (same vmfb either way), else the target's default."""
+    if device_uri is not None:
+        return device_uri
+    if parse_target(target).driver == "local-task" and sig.flops <= SYNC_MAX_FLOPS:
+        return "local-sync"
+    return None
+
+
 class LoadedKernels:
     """The process's one cache of loaded modules (bounded, LRU), in front of the disk cache."""
 

@@ -33,7 +33,6 @@ VERSION = (3, 4, 0)
 SOLUTION_IDS = {"fwd": 1, "bwd": 2, "wrw": 3}  # as the reference library
 ALGO_DIRECT = 1  # miopenConvolution*AlgoDirect: the value Find/GetSolution report
 SIGNATURE_CACHE_SIZE = 4096
-LOCAL_SYNC_MAX_FLOPS = 4_000_000  # BOO_EXECUTE=local: below this a kernel runs on the caller's thread
 LOG_CMD_PREFIX = "MIOpen(HIP): Command [LogCmdConvolution] ./bin/MIOpenDriver "
 
 
@@ -145,7 +144,7 @@ class _State:
         into its cache, which this process then loads from; with no daemon reachable this process
         compiles it itself (iree-compile runs as a child process, so a compiler crash cannot take
         the program down)."""
-        from ..runtime import LOADED
+        from ..runtime import LOADED, device_for
 
         if self._local_cache_dir is None:
             try:
@@ -155,9 +154,7 @@ class _State:
             self._local_cache_dir = info.get("cache_dir") or ""
             self._local_target = info.get("target") or "cpu"
         cache_dir, target = self._local_cache_dir or None, self._local_target
-        # A small kernel runs on the calling thread (local-sync): waking IREE's worker threads
-        # costs more than it saves. Same vmfb either way; only the HAL device differs.
-        device = "local-sync" if sig.flops <= LOCAL_SYNC_MAX_FLOPS and target in ("cpu", "host") else None
+        device = device_for(sig, target)  # small kernels on the calling thread (local-sync)
         try:
             return LOADED.get(sig, target, cache_dir=cache_dir, device_uri=device, only_cached=True)
         except LookupError:
