@@ -11,8 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-import torch
-
+from . import dtypes
 from .errors import SignatureError, UnsupportedError
 
 SPATIAL_LETTERS = {1: "H", 2: "HW", 3: "DHW"}
@@ -20,7 +19,7 @@ DEFAULT_LAYOUTS = {n: "NC" + s for n, s in SPATIAL_LETTERS.items()}
 # A direction's bit in MIOpenDriver's `-F` mask, by `Mode` value.
 DIRECTION_BITS = {"fwd": 1, "bwd": 2, "wrw": 4}
 
-COMMAND_DTYPES = {"conv": torch.float32, "convfp16": torch.float16, "convbfp16": torch.bfloat16}
+COMMAND_DTYPES = {d.command: d.torch for d in dtypes.ALL}
 DTYPE_COMMANDS = {v: k for k, v in COMMAND_DTYPES.items()}
 
 

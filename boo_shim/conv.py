@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 import torch
 
+from . import dtypes
 from .command_line import DEFAULT_LAYOUTS, DIRECTION_BITS, SPATIAL_LETTERS, format_command, parse_fields
 from .errors import SignatureError
 
@@ -35,20 +36,8 @@ __all__ = [
     "dtype_name",
 ]
 
-_DTYPES = {
-    "fp32": torch.float32,
-    "float32": torch.float32,
-    "float": torch.float32,
-    "f32": torch.float32,
-    "fp16": torch.float16,
-    "float16": torch.float16,
-    "half": torch.float16,
-    "f16": torch.float16,
-    "bf16": torch.bfloat16,
-    "bfloat16": torch.bfloat16,
-    "bfp16": torch.bfloat16,
-}
-_DTYPE_NAMES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
+_DTYPES = {alias: d.torch for alias, d in dtypes.BY_ALIAS.items()}
+_DTYPE_NAMES = {d.torch: d.wire for d in dtypes.ALL}
 
 
 def parse_dtype(value: torch.dtype | str) -> torch.dtype:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import torch
 
+from . import dtypes
 from .conv import ConvSignature
 
 __all__ = ["TOLERANCES", "Verdict", "miopen_error", "reference", "verify"]
 
-# Per-dtype bound on miopen_error. Inputs are exact in every dtype (the reference sees the same
-# rounded inputs), so the error is the kernel's: accumulation order and the final rounding.
-TOLERANCES = {torch.float32: 1e-5, torch.float16: 5e-3, torch.bfloat16: 2e-2}
+# Per-dtype bound on miopen_error (why these bounds: `dtypes`).
+TOLERANCES = {d.torch: d.tolerance for d in dtypes.ALL}
 
 
 def miopen_error(result: torch.Tensor, ref: torch.Tensor) -> float:

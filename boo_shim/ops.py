@@ -37,6 +37,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from . import dtypes
 from .conv import DEFAULT_LAYOUTS, ConvSignature
 from .errors import CompileError, SignatureError, UnsupportedError
 
@@ -51,7 +52,7 @@ __all__ = [
 EXECUTE_MODES = ("inprocess", "daemon")
 _EXECUTE_ALIASES = {"inprocess": "inprocess", "in-process": "inprocess", "in_process": "inprocess",
                     "local": "inprocess", "daemon": "daemon"}
-_BOO_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_BOO_DTYPES = tuple(d.torch for d in dtypes.ALL)
 
 
 class BooFallbackWarning(UserWarning):
@@ -277,27 +278,37 @@ def _(x, w, b, stride, padding, dilation, transposed, output_padding, groups, ex
     return _empty(shape, x, _is_channels_last(x))
 
 
+def _backward(direction, dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute):
+    """dL/dx ("bwd") or dL/dw ("wrw") through boo's kernel for that direction, else through
+    aten's convolution_backward (with the one-time warning naming why)."""
+    x_cl, w_cl, dy_cl = _is_channels_last(x), _is_channels_last(w), _is_channels_last(dy)
+    # what the kernel reads besides dy, and what the result looks like
+    other, other_cl = (w, w_cl) if direction == "bwd" else (x, x_cl)
+    like_cl, index = (x_cl, 0) if direction == "bwd" else (w_cl, 1)
+    result = _unsupported((dy, x, w))
+    if result is None:
+        sig, result = _signature(_sig_fields(direction, tuple(x.shape), tuple(w.shape), x.dtype, x_cl, w_cl, dy_cl,
+                                             False, stride, padding, dilation, transposed, output_padding,
+                                             groups))
+        if sig is not None:
+            result = _execute(sig, [_in_layout(dy, dy_cl), _in_layout(other, other_cl)], execute)
+    if isinstance(result, str):
+        _note_fallback(result)
+        mask = [direction == "bwd", direction == "wrw", False]
+        grad = torch.ops.aten.convolution_backward(dy, x, w, None, stride, padding, dilation, transposed,
+                                                   output_padding, groups, mask)[index]
+    else:
+        grad = _from_layout(result, like_cl)
+    return _restride(grad, like_cl)
+
+
 @torch.library.custom_op("boo::convolution_backward_data", mutates_args=())
 def _convolution_backward_data(
     dy: torch.Tensor, x: torch.Tensor, w: torch.Tensor, stride: list[int], padding: list[int],
     dilation: list[int], transposed: bool, output_padding: list[int], groups: int, execute: str,
 ) -> torch.Tensor:
     """dL/dx; `x` is read for its shape and layout only."""
-    x_cl, w_cl, dy_cl = _is_channels_last(x), _is_channels_last(w), _is_channels_last(dy)
-    result = _unsupported((dy, x, w))
-    if result is None:
-        sig, result = _signature(_sig_fields("bwd", tuple(x.shape), tuple(w.shape), x.dtype, x_cl, w_cl, dy_cl,
-                                             False, stride, padding, dilation, transposed, output_padding,
-                                             groups))
-        if sig is not None:
-            result = _execute(sig, [_in_layout(dy, dy_cl), _in_layout(w, w_cl)], execute)
-    if isinstance(result, str):
-        _note_fallback(result)
-        dx = torch.ops.aten.convolution_backward(dy, x, w, None, stride, padding, dilation, transposed,
-                                                 output_padding, groups, [True, False, False])[0]
-    else:
-        dx = _from_layout(result, x_cl)
-    return _restride(dx, x_cl)
+    return _backward("bwd", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
 
 
 @_convolution_backward_data.register_fake
@@ -311,21 +322,7 @@ def _convolution_backward_weight(
     dilation: list[int], transposed: bool, output_padding: list[int], groups: int, execute: str,
 ) -> torch.Tensor:
     """dL/dw; `w` is read for its shape and layout only."""
-    x_cl, w_cl, dy_cl = _is_channels_last(x), _is_channels_last(w), _is_channels_last(dy)
-    result = _unsupported((dy, x, w))
-    if result is None:
-        sig, result = _signature(_sig_fields("wrw", tuple(x.shape), tuple(w.shape), x.dtype, x_cl, w_cl, dy_cl,
-                                             False, stride, padding, dilation, transposed, output_padding,
-                                             groups))
-        if sig is not None:
-            result = _execute(sig, [_in_layout(dy, dy_cl), _in_layout(x, x_cl)], execute)
-    if isinstance(result, str):
-        _note_fallback(result)
-        dw = torch.ops.aten.convolution_backward(dy, x, w, None, stride, padding, dilation, transposed,
-                                                 output_padding, groups, [False, True, False])[1]
-    else:
-        dw = _from_layout(result, w_cl)
-    return _restride(dw, w_cl)
+    return _backward("wrw", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
 
 
 @_convolution_backward_weight.register_fake

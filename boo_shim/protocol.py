@@ -39,6 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import dtypes
 from .errors import BooError, MIOpenStatus, SignatureError
 
 __all__ = [
@@ -115,16 +116,8 @@ SHM_NAME_RE = re.compile(r"^/?boo[A-Za-z0-9_-]{1,120}$")
 SHM_CLIENT_RE = re.compile(r"^/?boo-([0-9]{1,10})-[0-9a-f]{8,64}$")
 
 # Wire dtype names (the dtype names boo uses in function names) -> numpy dtypes.
-DTYPES = ("f32", "f16", "bf16")
-
-
-def _np_dtypes() -> dict[str, np.dtype]:
-    import ml_dtypes
-
-    return {"f32": np.dtype(np.float32), "f16": np.dtype(np.float16), "bf16": np.dtype(ml_dtypes.bfloat16)}
-
-
-_NP = _np_dtypes()
+DTYPES = tuple(d.wire for d in dtypes.ALL)
+_NP = {d.wire: d.numpy for d in dtypes.ALL}
 _NP_TO_WIRE = {v: k for k, v in _NP.items()}
 
 
@@ -318,9 +311,7 @@ def dtype_to_wire(dtype) -> str:
         import torch
 
         if isinstance(dtype, torch.dtype):
-            from .conv import dtype_name
-
-            return dtype_name(dtype)
+            return dtypes.by_torch(dtype).wire
     except ImportError:  # pragma: no cover
         pass
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import dtypes
 from .cache import CorruptEntry, KernelCache
 from .compile import CompiledKernel, compile_signature
 from .conv import ConvSignature
@@ -25,12 +26,7 @@ __all__ = ["Kernel", "LoadedKernels", "get_kernel", "numpy_dtype", "to_numpy", "
 
 
 def numpy_dtype(torch_dtype) -> np.dtype:
-    import ml_dtypes
-    import torch
-
-    return np.dtype(
-        {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: ml_dtypes.bfloat16}[torch_dtype]
-    )
+    return dtypes.by_torch(torch_dtype).numpy
 
 
 def to_numpy(t) -> np.ndarray:

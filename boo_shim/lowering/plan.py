@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
+from .. import dtypes
 from ..conv import ConvSignature, Mode
 from ..errors import UnsupportedError
 from .ir import IRBuilder, TensorValue
 
-ELEMENT_TYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
+ELEMENT_TYPES = {d.torch: d.mlir_type for d in dtypes.ALL}
 
 # Grouped (non-depthwise) convs become one conv per group; past this many, compile time
 # grows too much and emit_mlir refuses (the caller falls back to generate_mlir).

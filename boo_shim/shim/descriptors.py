@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from .. import dtypes
 from ..errors import BooError, MIOpenStatus, UnsupportedError
 
 MAX_DIMS = 8
@@ -44,7 +45,7 @@ DTYPE_SIZE = {DataType.Half: 2, DataType.Float: 4, DataType.Int32: 4, DataType.I
               DataType.BFloat16: 2, DataType.Double: 8, DataType.Float8_fnuz: 1, DataType.BFloat8_fnuz: 1,
               DataType.Int64: 8}
 # dtypes the boo daemon computes (ConvSignature names)
-BOO_DTYPES = {DataType.Float: "fp32", DataType.Half: "fp16", DataType.BFloat16: "bf16"}
+BOO_DTYPES = {DataType(d.miopen): d.name for d in dtypes.ALL}
 
 # miopenTensorLayout_t
 LAYOUT_ENUM = {0: "NCHW", 1: "NHWC", 2: "CHWN", 7: "NCDHW", 8: "NDHWC"}
@@ -54,11 +55,12 @@ MODE_CONV, MODE_TRANSPOSE, MODE_GROUP, MODE_DEPTHWISE = 0, 1, 2, 3
 
 
 def numpy_dtype(dt: DataType):
-    import ml_dtypes
+    if dt in dtypes.BY_MIOPEN:
+        return dtypes.BY_MIOPEN[dt].numpy
     import numpy as np
 
-    table = {DataType.Half: np.float16, DataType.Float: np.float32, DataType.BFloat16: ml_dtypes.bfloat16,
-             DataType.Double: np.float64, DataType.Int32: np.int32, DataType.Int8: np.int8,
+    # The fp8 formats have no numpy dtype; their bytes are carried as uint8.
+    table = {DataType.Double: np.float64, DataType.Int32: np.int32, DataType.Int8: np.int8,
              DataType.Float8_fnuz: np.uint8, DataType.BFloat8_fnuz: np.uint8, DataType.Int64: np.int64}
     return np.dtype(table[dt])
 
