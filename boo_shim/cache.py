@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import config
 from .errors import BooError, MIOpenStatus
 
 __all__ = ["CacheEntry", "KernelCache", "default_cache_dir", "entry_key"]
@@ -41,7 +42,7 @@ LAYOUT_VERSION = "v1"
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("BOO_CACHE_DIR")
+    env = config.cache_dir()
     if env:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -124,7 +125,7 @@ def entry_lock(path: Path, timeout_s: float | None = None):
     otherwise starts over on the new one.
     """
     if timeout_s is None:
-        timeout_s = float(os.environ.get("BOO_CACHE_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT_S)
+        timeout_s = config.cache_lock_timeout_s(DEFAULT_LOCK_TIMEOUT_S)
     deadline = time.monotonic() + timeout_s
     delay = 0.005
     while True:

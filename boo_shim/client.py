@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import zmq
 
+from . import config
 from . import protocol as P
 from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
 
@@ -45,14 +46,6 @@ _COMPILE_OPS = ("compile", "run", "find", "warm")  # may compile first
 _ALIGN = 64
 
 
-def _env_float(name: str, default: float) -> float:
-    v = os.environ.get(name)
-    if not v:
-        return default
-    try:
-        return float(v)
-    except ValueError:
-        raise ValueError(f"{name}={v!r} is not a number of seconds") from None
 
 
 def _load_key(value: str) -> bytes:
@@ -169,13 +162,12 @@ class BooClient:
             # first request, as a DaemonUnavailable like any other absent daemon, so that
             # callers (the shim) that catch it there fall back instead of failing to construct.
             self.endpoint, self._endpoint_problem = "ipc://(no usable runtime directory)", str(e)
-        self.timeout_s = timeout_s if timeout_s is not None else _env_float("BOO_CLIENT_TIMEOUT", DEFAULT_TIMEOUT_S)
+        self.timeout_s = timeout_s if timeout_s is not None else config.client_timeout_s(DEFAULT_TIMEOUT_S)
         self.compile_timeout_s = (compile_timeout_s if compile_timeout_s is not None
-                                  else _env_float("BOO_CLIENT_COMPILE_TIMEOUT", DEFAULT_COMPILE_TIMEOUT_S))
-        env_thr = os.environ.get("BOO_SHM_THRESHOLD")
-        self.shm_threshold = shm_threshold if shm_threshold is not None else (
-            int(env_thr) if env_thr else P.DEFAULT_SHM_THRESHOLD)
-        self.autostart = autostart if autostart is not None else os.environ.get("BOO_DAEMON_AUTOSTART") == "1"
+                                  else config.client_compile_timeout_s(DEFAULT_COMPILE_TIMEOUT_S))
+        self.shm_threshold = (shm_threshold if shm_threshold is not None
+                              else config.shm_threshold(P.DEFAULT_SHM_THRESHOLD))
+        self.autostart = autostart if autostart is not None else config.daemon_autostart()
         self._curve_problem: str | None = None
         self._curve_args = (curve_server_key, curve_client_key_file)
         self._curve = self._curve_keys(*self._curve_args)
@@ -192,8 +184,8 @@ class BooClient:
     def _curve_keys(self, server_key, client_file) -> tuple | None:
         """CURVE keys for a tcp endpoint: explicit ones, else the owner's key directory
         (`protocol.curve_dir()`, written by the daemon). None for ipc."""
-        server_key = server_key or os.environ.get("BOO_CURVE_SERVER_KEY")
-        client_file = client_file or os.environ.get("BOO_CURVE_CLIENT_KEY_FILE")
+        server_key = server_key or config.curve_server_key()
+        client_file = client_file or config.curve_client_key_file()
         own = P.find_curve_keys() if self.endpoint.startswith("tcp://") else None
         if not server_key:
             if not self.endpoint.startswith("tcp://"):

@@ -20,7 +20,6 @@ request raises the same `CompileError` at once instead of spending seconds faili
 from __future__ import annotations
 
 import hashlib
-import os
 import shlex
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import config
 from .cache import BuildResult, CacheEntry, KernelCache, entry_key
 from .conv import ConvSignature
 from .errors import CompileError, UnsupportedError
@@ -56,7 +56,7 @@ def compiler_version() -> str:
         # A machine with only IREE's runtime (the GPU machine: "build here, run there") must
         # still compute the keys of a cache compiled elsewhere; the bundle records the version
         # it was built with (scripts/gpu_bundle.sh, docs/gpu.md).
-        pinned = os.environ.get("BOO_COMPILER_VERSION")
+        pinned = config.compiler_version()
         if pinned:
             return pinned
         raise _no_compiler("set BOO_COMPILER_VERSION to the version a precompiled cache was built with") from None

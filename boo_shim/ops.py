@@ -27,7 +27,6 @@ cannot compile) is computed by torch's own convolution instead, with one warning
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from collections import Counter
@@ -37,7 +36,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from . import dtypes
+from . import config, dtypes
 from .conv import DEFAULT_LAYOUTS, ConvSignature
 from .errors import CompileError, SignatureError, UnsupportedError
 
@@ -365,7 +364,7 @@ def _tuple(name: str, value, n: int) -> tuple[int, ...]:
 
 
 def _resolve_execute(execute: str | None) -> str:
-    spec = execute if execute is not None else os.environ.get("BOO_EXECUTE") or "inprocess"
+    spec = execute if execute is not None else config.execute() or "inprocess"
     mode = _EXECUTE_ALIASES.get(str(spec).lower())
     if mode is None:
         raise ValueError(f"boo_conv: execute={spec!r}: use one of {', '.join(EXECUTE_MODES)} "

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import config, dtypes
 from .errors import BooError, MIOpenStatus, SignatureError
 
 __all__ = [
@@ -891,7 +891,7 @@ def open_private(path: Path, flags: int, *, exclusive: bool = False) -> int:
 
 def default_endpoint() -> str:
     """`BOO_ENDPOINT`, else `ipc://<runtime dir>/daemon.sock`."""
-    env = os.environ.get("BOO_ENDPOINT")
+    env = config.endpoint()
     if env:
         return env
     return "ipc://" + str(runtime_dir() / "daemon.sock")
@@ -928,7 +928,7 @@ def is_loopback_endpoint(endpoint: str) -> bool:
 # --------------------------------------------------------------------------------- CURVE keys
 def config_dir() -> Path:
     """`$BOO_CONFIG_DIR`, else `$XDG_CONFIG_HOME/boo`, else `~/.config/boo`."""
-    env = os.environ.get("BOO_CONFIG_DIR")
+    env = config.config_dir()
     if env:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")

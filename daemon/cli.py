@@ -20,29 +20,26 @@ import subprocess
 import sys
 import time
 
+from boo_shim import config
+
 EXIT_NOT_RUNNING = 3
-
-
-def _env_int(name):
-    v = os.environ.get(name)
-    return int(v) if v else None
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--endpoint", default=os.environ.get("BOO_ENDPOINT"),
+    common.add_argument("--endpoint", default=config.endpoint(),
                         help="ipc://PATH or tcp://HOST:PORT (env BOO_ENDPOINT; default "
                              "ipc://$XDG_RUNTIME_DIR/boo/daemon.sock or /tmp/boo-$USER/daemon.sock)")
     common.add_argument("--timeout", type=float, default=None, help="client request timeout, seconds")
 
     server = argparse.ArgumentParser(add_help=False)
-    server.add_argument("--cache-dir", default=os.environ.get("BOO_CACHE_DIR"),
+    server.add_argument("--cache-dir", default=config.cache_dir(),
                         help="kernel cache (env BOO_CACHE_DIR; default ~/.cache/boo, shared with boo-driver)")
-    server.add_argument("--target", default=os.environ.get("BOO_TARGET", "cpu"),
+    server.add_argument("--target", default=config.target(),
                         help="cpu | cuda[:sm_XX] | rocm[:gfxXXX] (env BOO_TARGET)")
-    server.add_argument("--device", default=os.environ.get("BOO_DEVICE"),
+    server.add_argument("--device", default=config.device(),
                         help="IREE device URI, e.g. hip://0 (env BOO_DEVICE; default: the target's driver)")
-    server.add_argument("--workers", type=int, default=_env_int("BOO_COMPILE_WORKERS"),
+    server.add_argument("--workers", type=int, default=config.compile_workers(),
                         help="compile worker processes (env BOO_COMPILE_WORKERS; default: CPU count)")
     server.add_argument("--call-threads", type=int, default=None, help="threads running kernel calls")
     server.add_argument("--inline-run-max-us", type=float, default=200.0,
@@ -50,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--strategy", default="auto", choices=("auto", "fast", "export"))
     server.add_argument("--kernel-capacity", type=int, default=256, help="loaded kernels kept in memory (LRU)")
     server.add_argument("--max-message-mib", type=int, default=1024, help="largest tensor frame accepted")
-    server.add_argument("--log-level", default=os.environ.get("BOO_LOG_LEVEL", "info"),
+    server.add_argument("--log-level", default=config.log_level(),
                         choices=("debug", "info", "warning", "error"))
     server.add_argument("--log-file", default=None, help="log here instead of stderr (start: default "
                                                          "<socket>.log)")

@@ -35,6 +35,7 @@ import zmq
 import zmq.utils.z85
 
 from boo_shim import __version__ as BOO_VERSION
+from boo_shim import config
 from boo_shim import protocol as P
 from boo_shim.cache import KernelCache, default_cache_dir
 from boo_shim.errors import BooError, MIOpenStatus, SignatureError
@@ -89,13 +90,12 @@ class DaemonConfig:
 
     @staticmethod
     def from_env(**overrides) -> "DaemonConfig":
-        env = os.environ
         cfg = DaemonConfig(
-            endpoint=env.get("BOO_ENDPOINT") or None,
-            cache_dir=env.get("BOO_CACHE_DIR") or None,
-            target=env.get("BOO_TARGET") or "cpu",
-            device=env.get("BOO_DEVICE") or None,
-            workers=int(env["BOO_COMPILE_WORKERS"]) if env.get("BOO_COMPILE_WORKERS") else None,
+            endpoint=config.endpoint(),
+            cache_dir=config.cache_dir(),
+            target=config.target(),
+            device=config.device(),
+            workers=config.compile_workers(),
         )
         for k, v in overrides.items():
             if v is not None:

@@ -12,9 +12,10 @@ See docs/shim.md.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
+
+from .. import config
 
 LIB_NAME = "libboo_miopen_shim.so"
 
@@ -23,7 +24,7 @@ __all__ = ["LIB_NAME", "default_build_dir", "shim_path"]
 
 def default_build_dir() -> Path:
     """`BOO_SHIM_DIR`, else `<venv>/lib/boo-shim` (one build per venv)."""
-    env = os.environ.get("BOO_SHIM_DIR")
+    env = config.shim_dir()
     if env:
         return Path(env).resolve()
     return Path(sys.prefix) / "lib" / "boo-shim"

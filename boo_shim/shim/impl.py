@@ -25,6 +25,7 @@ import traceback
 from collections import OrderedDict
 from pathlib import Path
 
+from .. import config
 from ..errors import BooError, MIOpenStatus, UnsupportedError
 from .descriptors import (BadParm, ConvDesc, DataType, Handle, NotImplementedStatus, ObjectTable, Problem,
                           TensorDesc, LAYOUT_BLOCKED, logical_letters, packed_strides)
@@ -46,10 +47,6 @@ class Fallback(BooError):
         self.status = status
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() not in ("", "0", "false", "no", "off")
-
-
 class _State:
     def __init__(self, ffi, lib):
         from .memory import get_memory
@@ -59,26 +56,26 @@ class _State:
         self.table = ObjectTable()
         self.native = NativeLib(ffi, lib)
         self.memory = get_memory(ffi)
-        self.disabled = _flag("BOO_DISABLE")
-        self.fallback = os.environ.get("BOO_FALLBACK", "native").lower()
+        self.disabled = config.shim_disabled()
+        self.fallback = config.shim_fallback()
         if self.fallback not in ("native", "error"):
             self.log(f"BOO_FALLBACK={self.fallback!r} is not native|error; using native")
             self.fallback = "native"
-        self.compare = _flag("BOO_COMPARE")
-        self.log_cmd = _flag("BOO_LOG_CMD")
-        self.verbose = _flag("BOO_VERBOSE")
-        self.find_iters = int(os.environ.get("BOO_FIND_ITERS", "3"))
-        self.autostart = os.environ.get("BOO_DAEMON_AUTOSTART") == "1"
+        self.compare = config.shim_compare()
+        self.log_cmd = config.shim_log_cmd()
+        self.verbose = config.shim_verbose()
+        self.find_iters = config.shim_find_iters()
+        self.autostart = config.daemon_autostart()
         # Where kernels run: "daemon" (default) or "local", in this process from the daemon's
         # kernel cache (the daemon still compiles; docs/shim.md compares the two).
-        self.execute = os.environ.get("BOO_EXECUTE", "daemon").lower()
+        self.execute = (config.execute() or "daemon").lower()
         if self.execute not in ("daemon", "local"):
             self.log(f"boo-shim: BOO_EXECUTE={self.execute!r} is not daemon|local; using daemon")
             self.execute = "daemon"
         self._local_cache_dir = self._local_target = None
         # BOO_SHIM_TRACE=path: one JSON line per served conv call with the time of each stage
         # (bench/shim_overhead.py turns them into the breakdown table).
-        self.trace_path = os.environ.get("BOO_SHIM_TRACE") or None
+        self.trace_path = config.shim_trace_path()
         self._trace_file = None
         self._client = None
         self._client_lock = threading.Lock()
@@ -96,7 +93,7 @@ class _State:
                 if once_key in self._logged:
                     return
                 self._logged.add(once_key)
-            path = os.environ.get("BOO_LOG_FILE")
+            path = config.shim_log_file()
             try:
                 if path:
                     if self._log_file is None:

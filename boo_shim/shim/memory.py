@@ -8,13 +8,13 @@ IPC handles) would be another class with the same four methods; `get_memory()` p
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import config
 from .descriptors import TensorDesc, logical_letters, numpy_dtype, NotImplementedStatus, BadParm
 
 
@@ -111,7 +111,7 @@ class HostMemory:
 
 
 def get_memory(ffi):
-    dev = os.environ.get("BOO_DEVICE", "cpu").lower()
+    dev = (config.device() or "cpu").lower()
     if dev in ("cpu", "host", "local-task", "local-sync"):
         return HostMemory(ffi)
     raise NotImplementedStatus(f"BOO_DEVICE={dev}: only host memory (cpu) is supported by the shim so far")
