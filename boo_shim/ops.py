@@ -277,7 +277,7 @@ def _(x, w, b, stride, padding, dilation, transposed, output_padding, groups, ex
     return _empty(shape, x, _is_channels_last(x))
 
 
-def _backward(direction, dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute):
+def _gradient(direction, dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute):
     """dL/dx ("bwd") or dL/dw ("wrw") through boo's kernel for that direction, else through
     aten's convolution_backward (with the one-time warning naming why)."""
     x_cl, w_cl, dy_cl = _is_channels_last(x), _is_channels_last(w), _is_channels_last(dy)
@@ -307,7 +307,7 @@ def _convolution_backward_data(
     dilation: list[int], transposed: bool, output_padding: list[int], groups: int, execute: str,
 ) -> torch.Tensor:
     """dL/dx; `x` is read for its shape and layout only."""
-    return _backward("bwd", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
+    return _gradient("bwd", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
 
 
 @_convolution_backward_data.register_fake
@@ -321,7 +321,7 @@ def _convolution_backward_weight(
     dilation: list[int], transposed: bool, output_padding: list[int], groups: int, execute: str,
 ) -> torch.Tensor:
     """dL/dw; `w` is read for its shape and layout only."""
-    return _backward("wrw", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
+    return _gradient("wrw", dy, x, w, stride, padding, dilation, transposed, output_padding, groups, execute)
 
 
 @_convolution_backward_weight.register_fake

@@ -96,16 +96,22 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_conv_app_matches_reference(native, daemon, tmp_path, case):
+def check_case_against_reference(native, daemon, tmp_path, case, env_extra=None):
+    """conv_app on the reference library, then under the shim with nothing allowed to fall back."""
     import torch
 
     args, names, dtype = CASES[case]
     run_app(native, args, shim=False, out=tmp_path / "ref")
-    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim", env_extra={"BOO_FALLBACK": "error"})
+    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim",
+                env_extra={"BOO_FALLBACK": "error", **(env_extra or {})})
     assert "fallback" not in p.stderr, p.stderr
     tol = TOLERANCES[{"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]]
     compare_outputs(tmp_path / "ref", tmp_path / "shim", names, max(tol, 1e-5))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_conv_app_matches_reference(native, daemon, tmp_path, case):
+    check_case_against_reference(native, daemon, tmp_path, case)
 
 
 def test_fallback_when_daemon_down(native, tmp_path):
@@ -201,15 +207,7 @@ def test_init_failure_is_an_error_status(native, tmp_path):
 @pytest.mark.parametrize("case", ["nhwc_groups", "bf16"])
 def test_local_execution_matches_reference(native, daemon, tmp_path, case):
     """BOO_EXECUTE=local: the daemon compiles, the program's own process runs the kernel."""
-    import torch
-
-    args, names, dtype = CASES[case]
-    run_app(native, args, shim=False, out=tmp_path / "ref")
-    p = run_app(native, args, endpoint=daemon, out=tmp_path / "shim",
-                env_extra={"BOO_FALLBACK": "error", "BOO_EXECUTE": "local"})
-    assert "fallback" not in p.stderr, p.stderr
-    tol = TOLERANCES[{"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]]
-    compare_outputs(tmp_path / "ref", tmp_path / "shim", names, max(tol, 1e-5))
+    check_case_against_reference(native, daemon, tmp_path, case, {"BOO_EXECUTE": "local"})
 
 
 def test_local_execution_without_daemon_compiles_in_process(native, tmp_path):

@@ -47,6 +47,16 @@ class Fallback(BooError):
         self.status = status
 
 
+def _fallback_for(e: BooError, what: str) -> BooError:
+    """What a conv call makes of an error from boo: an invalid call stays BadParm (the native
+    library would refuse it too); anything else is a reason to let the native library try."""
+    if isinstance(e, Fallback) or e.status == MIOpenStatus.BadParm:
+        return e
+    if isinstance(e, UnsupportedError):
+        return Fallback(f"boo does not support this convolution: {e}")
+    return Fallback(f"{what}: {e}", e.status)
+
+
 class _State:
     def __init__(self, ffi, lib):
         from .memory import get_memory
@@ -129,12 +139,8 @@ class _State:
                 except DaemonUnavailable as e2:
                     raise Fallback(f"boo daemon unavailable: {e2}", MIOpenStatus.NotInitialized) from None
             raise Fallback(f"boo daemon unavailable: {e}", MIOpenStatus.NotInitialized) from None
-        except UnsupportedError as e:
-            raise Fallback(f"boo does not support this convolution: {e}") from None
         except BooError as e:
-            if e.status == MIOpenStatus.BadParm:
-                raise
-            raise Fallback(f"boo daemon error: {e}", e.status) from None
+            raise _fallback_for(e, "boo daemon error") from None
 
     def local_kernel(self, sig):
         """The kernel for `sig` loaded in this process (BOO_EXECUTE=local). The daemon compiles it
@@ -163,12 +169,8 @@ class _State:
                 raise
         try:
             return LOADED.get(sig, target, cache_dir=cache_dir, device_uri=device)
-        except UnsupportedError as e:
-            raise Fallback(f"boo does not support this convolution: {e}") from None
         except BooError as e:
-            if e.status == MIOpenStatus.BadParm:
-                raise
-            raise Fallback(f"boo could not compile this convolution: {e}", e.status) from None
+            raise _fallback_for(e, "boo could not compile this convolution") from None
 
     def write_trace(self, record: dict) -> None:
         with self._log_lock:
