@@ -224,17 +224,23 @@ class KernelCache:
             self._discard(entry.path)
 
     def _store(self, path: Path, result: BuildResult) -> CacheEntry:
+        meta = dict(result.meta)
+        meta.update(vmfb_sha256=hashlib.sha256(result.vmfb).hexdigest(), vmfb_size=len(result.vmfb))
+        return self._publish(path, meta, vmfb=result.vmfb, mlir=result.mlir, command=result.command)
+
+    def _publish(self, path: Path, meta: dict, *, vmfb: bytes | None = None, mlir: str | None = None,
+                 command: str | None = None) -> CacheEntry:
+        """Write an entry in a temporary directory beside `path` and rename it into place, so a
+        reader sees a whole entry or none (the caller holds the entry's lock)."""
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
         try:
-            (tmp / "kernel.vmfb").write_bytes(result.vmfb)
-            (tmp / "kernel.mlir").write_text(result.mlir)
-            (tmp / "compile.sh").write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\"\n" + result.command + "\n")
-            meta = dict(result.meta)
-            meta.update(
-                vmfb_sha256=hashlib.sha256(result.vmfb).hexdigest(),
-                vmfb_size=len(result.vmfb),
-                created=time.time(),
-            )
+            if vmfb is not None:
+                (tmp / "kernel.vmfb").write_bytes(vmfb)
+            if mlir is not None:
+                (tmp / "kernel.mlir").write_text(mlir)
+            if command is not None:
+                (tmp / "compile.sh").write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\"\n" + command + "\n")
+            meta = dict(meta, created=time.time())
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
@@ -280,20 +286,7 @@ class KernelCache:
                       command: str | None = None) -> CacheEntry:
         path = self._entry_dir(target_id, key + self.FAILED_SUFFIX)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
-        try:
-            if mlir is not None:
-                (tmp / "kernel.mlir").write_text(mlir)
-            if command is not None:
-                (tmp / "compile.sh").write_text("#!/bin/sh\ncd \"$(dirname \"$0\")\"\n" + command + "\n")
-            meta = dict(meta, failed=True, created=time.time())
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
-            self._discard(path)
-            os.rename(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return CacheEntry(path, meta)
+        return self._publish(path, dict(meta, failed=True), mlir=mlir, command=command)
 
     # ------------------------------------------------------------------ maintenance
     def entries(self) -> list[CacheEntry]:

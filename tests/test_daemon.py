@@ -29,26 +29,14 @@ from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus, SignatureError
 from boo_shim.runtime import to_numpy
 
+from daemon_helpers import cli, free_port  # noqa: E402
+
 PY = sys.executable
 # Distinct tiny signatures so that nothing here hits another test module's cache entries.
 FWD = ConvSignature(input_shape=[2, 3, 7, 6], kernel_shape=[4, 3, 3, 2], dtype="fp32", padding=1)
 BWD = FWD.with_mode("bwd")
 WRW = FWD.with_mode("wrw")
 LARGE = ConvSignature(input_shape=[1, 1, 600, 600], kernel_shape=[1, 1, 1, 1], dtype="fp32")  # 1.4 MB in/out
-
-
-def cli(*args, env=None, timeout=120, check=False):
-    proc = subprocess.run([PY, "-m", "boo_daemon.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"boo-daemon {args} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
-    return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 _DIRS: list[Path] = []

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from boo_shim.client import BooClient, DaemonUnavailable
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus
 from boo_shim.runtime import to_numpy
+
+from daemon_helpers import cli, free_port  # noqa: E402
 
 PY = sys.executable
 SIG = ConvSignature(input_shape=[1, 2, 6, 5], kernel_shape=[3, 2, 3, 3], dtype="fp32", padding=1)
@@ -40,20 +41,6 @@ def _cleanup_dirs():
     yield
     for d in _DIRS:
         shutil.rmtree(d, ignore_errors=True)
-
-
-def cli(*args, env=None, timeout=120, check=False):
-    proc = subprocess.run([PY, "-m", "boo_daemon.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"boo-daemon {args} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
-    return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raw(endpoint, timeout_ms=20000):
