@@ -121,12 +121,11 @@ def emit_ir(sig: ConvSignature, strategy: str = "auto", target: str | Target | N
     if strategy not in STRATEGIES:
         raise UnsupportedError(f"--strategy: unknown strategy {strategy!r}; use {', '.join(STRATEGIES)}")
     if strategy in ("auto", "fast"):
-        try:
-            from . import lowering
+        from . import lowering
 
-            name = lowering.choose_strategy(sig) if hasattr(lowering, "choose_strategy") else "fast"
-            return lowering.emit_mlir(sig, parse_target(target).name), name
-        except (ImportError, UnsupportedError) as e:
+        try:
+            return lowering.emit_mlir(sig, parse_target(target).name), lowering.choose_strategy(sig)
+        except UnsupportedError as e:
             if strategy == "fast":
                 raise UnsupportedError(f"fast path: {e}") from None
     from .generate import generate_mlir

@@ -43,5 +43,33 @@ def shared_signature_files():
     return files
 
 
+# Every test file in one group, by what it needs; `./scripts/test.sh -m unit` runs the fast ones
+# in seconds. A new file must be placed here (collection fails otherwise), so the groups stay whole.
+TEST_GROUPS = {
+    "unit": ["test_signature", "test_grammar", "test_protocol", "test_fuzz_protocol", "test_config", "test_dtypes",
+             "test_ir_golden"],
+    "compile": ["test_lowering", "test_compile_cache", "test_compile_fallback", "test_generate", "test_runtime",
+                "test_driver", "test_precompile", "test_report", "test_gpu_prep"],
+    "daemon": ["test_daemon", "test_daemon_hardening"],
+    "native": ["test_shim", "test_torch_client", "test_mixed_program", "test_reference_lib"],
+    "pytorch": ["test_pytorch_ops", "test_torchvision_models"],
+}
+_GROUP_OF = {module: group for group, modules in TEST_GROUPS.items() for module in modules}
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = set()
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = _GROUP_OF.get(module)
+        if group is None:
+            missing.add(module)
+        else:
+            item.add_marker(getattr(pytest.mark, group))
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py TEST_GROUPS does not place {sorted(missing)}; add each to "
+                                "the group whose needs it shares")
+
+
 # Native-program fixtures (cmake build of the reference lib, shim and test programs; a boo daemon).
 from native_harness import boo_daemon, native_tree  # noqa: E402,F401
