@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from cpu_vs_torch import median_ms  # noqa: E402  (this folder is on sys.path: a script here)
 from boo_shim import lowering  # noqa: E402
 from boo_shim.grammar import parse_command  # noqa: E402
-from boo_shim.runtime import _aligned_copy, to_numpy  # noqa: E402
+from boo_shim.runtime import aligned, to_numpy  # noqa: E402
 from boo_shim.targets import parse_target  # noqa: E402
 
 # Run in a fresh interpreter with the base worktree first on sys.path.
@@ -99,7 +99,7 @@ def main() -> int:
                 sig = parse_command(line).signatures[0]
                 old = json.loads(subprocess.run([sys.executable, "-c", _EMIT, str(base), line],
                                                 check=True, capture_output=True, text=True).stdout)
-                arrays = [_aligned_copy(np.ascontiguousarray(to_numpy(a))) for a in sig.get_sample_conv_args(seed=0)]
+                arrays = [aligned(np.ascontiguousarray(to_numpy(a))) for a in sig.get_sample_conv_args(seed=0)]
                 a = Side(rt, device, device.hal_module, old[0], old[1], sig.func_name, arrays)
                 b = Side(rt, device, device.hal_module, lowering.emit_mlir(sig),
                          lowering.recommended_flags("cpu", sig), sig.func_name, arrays)

@@ -27,18 +27,10 @@ def pct(xs, p):
     return float(np.percentile(np.asarray(xs) * 1e6, p))
 
 
-def aligned_copy(a: np.ndarray) -> np.ndarray:
-    raw = np.empty(a.nbytes + 64, np.uint8)
-    off = (-raw.ctypes.data) % 64
-    out = raw[off:off + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    return out
-
-
 def inputs(sig):
-    from boo_shim.runtime import to_numpy
+    from boo_shim.runtime import aligned, to_numpy
 
-    return [aligned_copy(to_numpy(t)) for t in sig.get_sample_conv_args(seed=0)]
+    return [aligned(np.array(to_numpy(t))) for t in sig.get_sample_conv_args(seed=0)]
 
 
 def timed(fn, n, warm=20):

@@ -54,7 +54,11 @@ def to_torch(a: np.ndarray):
 _ALIGN = 64
 
 
-def _aligned_copy(a: np.ndarray) -> np.ndarray:
+def aligned(a: np.ndarray) -> np.ndarray:
+    """`a`, or a copy of it at a 64-byte aligned address: IREE's CPU kernels use aligned vector
+    loads on imported host buffers and fault on a pointer that is not (zmq frames rarely are)."""
+    if a.ctypes.data % _ALIGN == 0 or a.nbytes == 0:
+        return a
     raw = np.empty(a.nbytes + _ALIGN, dtype=np.uint8)
     start = -raw.ctypes.data % _ALIGN
     out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
@@ -121,9 +125,7 @@ class Kernel:
         et = rt.array_interop.map_dtype_to_element_type(a.dtype)
         alloc = self._dev.device.allocator
         if self._dev.import_ok:
-            if a.ctypes.data % _ALIGN:
-                # IREE's CPU kernels assume aligned buffers: an imported unaligned one faults.
-                a = _aligned_copy(a)
+            a = aligned(a)
             buf = alloc.import_host_allocation(
                 a, memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
                 allowed_usage=rt.BufferUsage.DEFAULT,

@@ -923,7 +923,7 @@ class Daemon:
                     tok, buf = self.shm.acquire(spec.shm, req.peer[1])
                     tokens.append(tok)
                     views.append(buf)
-                inputs.append(_aligned(np.frombuffer(buf, dtype=dt).reshape(spec.shape)))
+                inputs.append(np.frombuffer(buf, dtype=dt).reshape(spec.shape))  # runtime aligns it
             if out_ref is not None:
                 tok, buf = self.shm.acquire(out_ref, req.peer[1])
                 tokens.append(tok)
@@ -975,7 +975,7 @@ class Daemon:
             kernel = self._kernel(sig, strategy)
             rng = np.random.default_rng(0)
             dt = kernel.in_dtype
-            args = [_aligned(rng.standard_normal(s, dtype=np.float32).astype(dt)) for s in sig.arg_shapes]
+            args = [rng.standard_normal(s, dtype=np.float32).astype(dt) for s in sig.arg_shapes]
             for _ in range(warmup):
                 kernel.run(*args, check=False)
             times = []
@@ -1092,24 +1092,9 @@ def _versions() -> dict:
     return out
 
 
-ALIGNMENT = 64
-
-
 @functools.lru_cache(maxsize=4096)
 def _func_name(sig) -> str:
     return sig.func_name
-
-
-def _aligned(a: np.ndarray) -> np.ndarray:
-    """`a`, or an aligned copy: IREE's CPU kernels use aligned vector loads on imported host
-    buffers and fault on a pointer that is not 64-byte aligned (zmq frames rarely are)."""
-    if a.ctypes.data % ALIGNMENT == 0 or a.nbytes == 0:
-        return a
-    raw = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)
-    off = (-raw.ctypes.data) % ALIGNMENT
-    out = raw[off: off + a.nbytes].view(a.dtype).reshape(a.shape)
-    np.copyto(out, a)
-    return out
 
 
 def _done(value) -> cf.Future:
