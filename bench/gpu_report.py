@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from boo_shim.conv import ConvSignature, Mode  # noqa: E402
-from boo_shim.driver import clock_for, Options, time_calls, torch_device  # noqa: E402
+from boo_shim.driver import time_calls, torch_device  # noqa: E402
 from boo_shim.errors import BooError  # noqa: E402
 from boo_shim.grammar import parse_command, parse_commands_file  # noqa: E402
 from boo_shim.numerics import TOLERANCES, miopen_error, reference  # noqa: E402

@@ -13,7 +13,6 @@ import argparse
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 
 def shim_path_main(argv: list[str] | None = None) -> int:

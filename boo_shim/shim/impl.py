@@ -28,7 +28,7 @@ from pathlib import Path
 from .. import config
 from ..errors import BooError, MIOpenStatus, UnsupportedError
 from .descriptors import (BadParm, ConvDesc, DataType, Handle, NotImplementedStatus, ObjectTable, Problem,
-                          TensorDesc, LAYOUT_BLOCKED, logical_letters, packed_strides)
+                          TensorDesc, LAYOUT_BLOCKED, packed_strides)
 
 VERSION = (3, 4, 0)
 SOLUTION_IDS = {"fwd": 1, "bwd": 2, "wrw": 3}  # as the reference library
