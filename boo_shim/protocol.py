@@ -478,39 +478,65 @@ def validate_request(header: dict, nframes: int) -> dict:
     h = dict(header)
     if "strategy" in h and h["strategy"] not in ("auto", "fast", "export"):
         raise ProtocolError(f"{op}.strategy: expected auto, fast or export")
-    if op in ("compile", "run", "find"):
-        if "signature" not in h:
-            raise ProtocolError(f"{op}: missing field 'signature'")
-        if not isinstance(h["signature"], (str, dict)):
-            raise ProtocolError(f"{op}.signature: expected a command string or a field object")
-    if op == "hello" and "client" in h and not isinstance(h["client"], dict):
-        raise ProtocolError("hello.client: expected an object")
-    if op == "run":
-        inputs = h.get("inputs")
-        if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_FRAMES:
-            raise ProtocolError(f"run.inputs: expected a list of 1 to {MAX_FRAMES} tensor specs")
-        h["inputs"] = [TensorSpec.from_wire(t, nframes, f"run.inputs[{i}]") for i, t in enumerate(inputs)]
-        used = sorted(t.inline for t in h["inputs"] if t.inline is not None)
-        if used != list(range(nframes)):
-            raise ProtocolError(f"run: {nframes} tensor frames sent but inputs use frames {used}")
-        out = h.get("output")
-        if out is None:
-            h["output"] = None
-        elif isinstance(out, dict) and set(out) <= {"shm"}:
-            h["output"] = ShmRef.from_wire(out["shm"], "run.output.shm") if "shm" in out else None
-        else:
-            raise ProtocolError("run.output: expected {} (inline) or {\"shm\": {name, offset, nbytes}}")
-    if op == "find":
-        h["iters"] = _int_field(h, "iters", "find", 1, MAX_FIND_ITERS, default=10)
-        h["warmup"] = _int_field(h, "warmup", "find", 0, 1000, default=1)
-    if op == "warm":
-        lines = h.get("lines")
-        if not isinstance(lines, list) or len(lines) > MAX_WARM_LINES:
-            raise ProtocolError(f"warm.lines: expected a list of at most {MAX_WARM_LINES} commands")
-        for i, line in enumerate(lines):
-            if not isinstance(line, (str, dict)) or (isinstance(line, str) and len(line) > MAX_SIGNATURE_CHARS):
-                raise ProtocolError(f"warm.lines[{i}]: expected a command string (<= {MAX_SIGNATURE_CHARS} chars) or a field object")
+    validate_op = _OP_VALIDATORS.get(op)
+    if validate_op is not None:
+        validate_op(h, nframes)
     return h
+
+
+# What each op adds to the common checks: one function an op, filling in defaults in place.
+def _check_signature(op: str, h: dict) -> None:
+    if "signature" not in h:
+        raise ProtocolError(f"{op}: missing field 'signature'")
+    if not isinstance(h["signature"], (str, dict)):
+        raise ProtocolError(f"{op}.signature: expected a command string or a field object")
+
+
+def _validate_hello(h: dict, nframes: int) -> None:
+    if "client" in h and not isinstance(h["client"], dict):
+        raise ProtocolError("hello.client: expected an object")
+
+
+def _validate_compile(h: dict, nframes: int) -> None:
+    _check_signature("compile", h)
+
+
+def _validate_run(h: dict, nframes: int) -> None:
+    _check_signature("run", h)
+    inputs = h.get("inputs")
+    if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_FRAMES:
+        raise ProtocolError(f"run.inputs: expected a list of 1 to {MAX_FRAMES} tensor specs")
+    h["inputs"] = [TensorSpec.from_wire(t, nframes, f"run.inputs[{i}]") for i, t in enumerate(inputs)]
+    used = sorted(t.inline for t in h["inputs"] if t.inline is not None)
+    if used != list(range(nframes)):
+        raise ProtocolError(f"run: {nframes} tensor frames sent but inputs use frames {used}")
+    out = h.get("output")
+    if out is None:
+        h["output"] = None
+    elif isinstance(out, dict) and set(out) <= {"shm"}:
+        h["output"] = ShmRef.from_wire(out["shm"], "run.output.shm") if "shm" in out else None
+    else:
+        raise ProtocolError("run.output: expected {} (inline) or {\"shm\": {name, offset, nbytes}}")
+
+
+def _validate_find(h: dict, nframes: int) -> None:
+    _check_signature("find", h)
+    h["iters"] = _int_field(h, "iters", "find", 1, MAX_FIND_ITERS, default=10)
+    h["warmup"] = _int_field(h, "warmup", "find", 0, 1000, default=1)
+
+
+def _validate_warm(h: dict, nframes: int) -> None:
+    lines = h.get("lines")
+    if not isinstance(lines, list) or len(lines) > MAX_WARM_LINES:
+        raise ProtocolError(f"warm.lines: expected a list of at most {MAX_WARM_LINES} commands")
+    for i, line in enumerate(lines):
+        if not isinstance(line, (str, dict)) or (isinstance(line, str) and len(line) > MAX_SIGNATURE_CHARS):
+            raise ProtocolError(f"warm.lines[{i}]: expected a command string (<= {MAX_SIGNATURE_CHARS} chars) or a "
+                                "field object")
+
+
+_OP_VALIDATORS = {"hello": _validate_hello, "compile": _validate_compile, "run": _validate_run,
+                  "find": _validate_find, "warm": _validate_warm}
 
 
 # --------------------------------------------------------------------------------- shared memory
