@@ -34,6 +34,8 @@ import zmq
 
 from . import config
 from . import protocol as P
+from . import endpoints
+from . import shm
 from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
 
 __all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "ProtocolError",
@@ -59,19 +61,19 @@ def _load_key(value: str) -> bytes:
 
 class _ShmSegment:
     """A per-thread segment the client owns: created private (0600, `boo-<pid>-<hex>`), reused,
-    and unlinked on growth, on close and at interpreter exit (`protocol.ShmSegment`). It is never
+    and unlinked on growth, on close and at interpreter exit (`shm.ShmSegment`). It is never
     registered with multiprocessing's resource_tracker, so no tracker process outlives us and no
     "leaked shared_memory" warning is printed; a client killed before it could unlink is cleaned
     up by the daemon, which unlinks segments whose creator is dead."""
 
     def __init__(self):
-        self.seg: P.ShmSegment | None = None
+        self.seg: shm.ShmSegment | None = None
 
-    def ensure(self, nbytes: int) -> P.ShmSegment:
+    def ensure(self, nbytes: int) -> shm.ShmSegment:
         if self.seg is None or self.seg.size < nbytes:
             self.close()
             size = max(1 << 20, 1 << (max(nbytes, 1) - 1).bit_length())
-            self.seg = P.ShmSegment.create(size)
+            self.seg = shm.ShmSegment.create(size)
         return self.seg
 
     def close(self) -> None:
@@ -155,7 +157,7 @@ class BooClient:
     ):
         self._endpoint_problem: str | None = None
         try:
-            self.endpoint = endpoint or P.default_endpoint()
+            self.endpoint = endpoint or endpoints.default_endpoint()
         except DaemonUnavailable as e:
             # e.g. a dangling symlink where the runtime directory should be. Reported by the
             # first request, as a DaemonUnavailable like any other absent daemon, so that
@@ -182,16 +184,16 @@ class BooClient:
 
     def _curve_keys(self, server_key, client_file) -> tuple | None:
         """CURVE keys for a tcp endpoint: explicit ones, else the owner's key directory
-        (`protocol.curve_dir()`, written by the daemon). None for ipc."""
+        (`endpoints.curve_dir()`, written by the daemon). None for ipc."""
         server_key = server_key or config.curve_server_key()
         client_file = client_file or config.curve_client_key_file()
-        own = P.find_curve_keys() if self.endpoint.startswith("tcp://") else None
+        own = endpoints.find_curve_keys() if self.endpoint.startswith("tcp://") else None
         if not server_key:
             if not self.endpoint.startswith("tcp://"):
                 return None
             if own is None:
                 # Every tcp daemon requires CURVE; without keys no request could succeed.
-                self._curve_problem = (f"a tcp endpoint needs CURVE keys and none are in {P.curve_dir()} "
+                self._curve_problem = (f"a tcp endpoint needs CURVE keys and none are in {endpoints.curve_dir()} "
                                        "(a daemon started by this user writes them there; or set "
                                        "BOO_CURVE_SERVER_KEY and BOO_CURVE_CLIENT_KEY_FILE)")
                 return None
@@ -238,7 +240,7 @@ class BooClient:
             raise DaemonUnavailable(self._endpoint_problem)
         if self._curve_problem:
             raise DaemonUnavailable(f"boo daemon at {self.endpoint}: {self._curve_problem}")
-        sock = P.ipc_path(self.endpoint)
+        sock = endpoints.ipc_path(self.endpoint)
         if sock is not None and not sock.exists():
             raise DaemonUnavailable(f"no boo daemon at {self.endpoint} (socket file missing); start one with "
                                     "`boo-daemon start`")

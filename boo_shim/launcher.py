@@ -62,7 +62,7 @@ def run_main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(opts)
     if not cmd:
         ap.error("no program given (boo-run [options] -- ./app args...)")
-    from .protocol import default_endpoint
+    from .endpoints import default_endpoint
     from .shim import shim_path
 
     endpoint = args.endpoint or default_endpoint()

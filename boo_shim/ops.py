@@ -187,9 +187,9 @@ _clients: dict[str, object] = {}
 
 
 def _client():
-    from . import protocol
+    from . import endpoints
 
-    endpoint = protocol.default_endpoint()
+    endpoint = endpoints.default_endpoint()
     with _lock:
         c = _clients.get(endpoint)
         if c is None:

@@ -17,7 +17,8 @@ import threading
 import zmq
 import zmq.utils.z85
 
-from boo_shim import protocol as P
+
+from boo_shim import shm
 
 from . import logs
 
@@ -48,7 +49,7 @@ class ZapHandler(threading.Thread):
                 return b"400", "CURVE key not authorized", ""
             return b"200", "OK", zmq.utils.z85.encode(credentials[0]).decode()
         if mechanism == b"NULL" and self.authorized is None:
-            creds = P.peer_credentials(address)
+            creds = shm.peer_credentials(address)
             if creds is None or creds[0] != self.uid:
                 return b"400", "peer is not this daemon's user", ""
             return b"200", "OK", str(creds[1])

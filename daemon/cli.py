@@ -108,6 +108,8 @@ def cmd_run(args) -> int:
     from .server import Daemon, StartupError
 
     from boo_shim import protocol as P
+    from boo_shim import endpoints
+
 
     os.umask(0o077)  # logs, pid and lock files: private to this user
     try:
@@ -115,7 +117,7 @@ def cmd_run(args) -> int:
     except (ValueError, OSError, P.DaemonUnavailable) as e:
         print(f"boo-daemon: log file: {e}", file=sys.stderr)
         return 2
-    if args.metrics_port is not None and not P.is_loopback_endpoint(f"tcp://{args.metrics_addr}:0"):
+    if args.metrics_port is not None and not endpoints.is_loopback_endpoint(f"tcp://{args.metrics_addr}:0"):
         print(f"boo-daemon: WARNING: --metrics-addr {args.metrics_addr} is not loopback: the metrics "
               "endpoint has no authentication, and every host that can reach it reads this daemon's "
               "signatures and figures", file=sys.stderr)
@@ -152,9 +154,9 @@ def _forward(args) -> list[str]:
 
 
 def cmd_start(args) -> int:
-    from boo_shim import protocol as P
+    from boo_shim import endpoints
 
-    args.endpoint = args.endpoint or P.default_endpoint()
+    args.endpoint = args.endpoint or endpoints.default_endpoint()
     client = _client(args, timeout=2.0)
     try:
         if client.ping(2.0):
@@ -162,13 +164,13 @@ def cmd_start(args) -> int:
             print(f"boo-daemon already running: endpoint={args.endpoint} pid={info['pid']}")
             return 0
         if not args.log_file:
-            args.log_file = str(P.endpoint_state_path(args.endpoint, ".log"))
+            args.log_file = str(endpoints.endpoint_state_path(args.endpoint, ".log"))
         args.log_file = os.path.abspath(args.log_file)
         cmd = [sys.executable, "-m", "boo_daemon.cli", "run", *_forward(args)]
-        err_path = P.endpoint_state_path(args.endpoint, ".start-err")
-        P.check_state_dir(err_path.parent, P.endpoint_state_path(args.endpoint, "").name)
+        err_path = endpoints.endpoint_state_path(args.endpoint, ".start-err")
+        endpoints.check_state_dir(err_path.parent, endpoints.endpoint_state_path(args.endpoint, "").name)
         # A fresh file (O_EXCL, no symlink followed), read back through our own descriptor.
-        err = os.fdopen(P.open_private(err_path, os.O_RDWR, exclusive=True), "w+")
+        err = os.fdopen(endpoints.open_private(err_path, os.O_RDWR, exclusive=True), "w+")
         with err:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                     start_new_session=True, close_fds=True)
@@ -223,12 +225,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def cmd_stop(args) -> int:
-    from boo_shim import protocol as P
+    from boo_shim import endpoints
     from boo_shim.protocol import DaemonUnavailable
 
     from .server import read_info
 
-    args.endpoint = args.endpoint or P.default_endpoint()
+    args.endpoint = args.endpoint or endpoints.default_endpoint()
     client = _client(args, timeout=5.0)
     pid = read_info(args.endpoint).get("pid")
     try:

@@ -41,7 +41,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     name used to make the daemon append to (or truncate) the link's target."""
 
     def _open(self):
-        from boo_shim.protocol import open_private
+        from boo_shim.endpoints import open_private
 
         fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)

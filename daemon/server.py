@@ -37,6 +37,8 @@ import zmq.utils.z85
 from boo_shim import __version__ as BOO_VERSION
 from boo_shim import config
 from boo_shim import protocol as P
+from boo_shim import endpoints
+from boo_shim import shm
 from boo_shim.cache import KernelCache, default_cache_dir
 from boo_shim.errors import BooError, MIOpenStatus, SignatureError
 from boo_shim.targets import parse_target
@@ -170,7 +172,7 @@ def _rss_bytes() -> int:
 class Daemon:
     def __init__(self, config: DaemonConfig):
         self.cfg = config
-        self.endpoint = config.endpoint or P.default_endpoint()
+        self.endpoint = config.endpoint or endpoints.default_endpoint()
         self.target = parse_target(config.target)
         self.cache_dir = str(Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir())
         self.workers = max(1, config.workers or os.cpu_count() or 1)
@@ -201,7 +203,7 @@ class Daemon:
         self._router: zmq.Socket | None = None
         self._auth = None
         self._metrics = None
-        self.shm = P.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
+        self.shm = shm.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
         self._sig_cache: dict = {}  # wire form -> ConvSignature (main thread only)
         from boo_shim.runtime import LoadedKernels
 
@@ -209,16 +211,16 @@ class Daemon:
 
     # ------------------------------------------------------------------ lifecycle
     def _acquire_endpoint(self) -> None:
-        sock = P.ipc_path(self.endpoint)
+        sock = endpoints.ipc_path(self.endpoint)
         if sock is not None:
             if len(str(sock)) > 100:
                 raise StartupError(f"ipc socket path {sock} is too long for a unix socket (max ~100 bytes)")
             try:
-                P._mkdir_private(sock.parent)
+                endpoints._mkdir_private(sock.parent)
             except P.DaemonUnavailable as e:
                 raise StartupError(str(e)) from None
         elif self.endpoint.startswith("tcp://"):
-            if not P.is_loopback_endpoint(self.endpoint) and not self.cfg.curve_secret_key_file:
+            if not endpoints.is_loopback_endpoint(self.endpoint) and not self.cfg.curve_secret_key_file:
                 raise StartupError(
                     f"refusing to bind {self.endpoint}: a non-loopback TCP endpoint needs ZeroMQ CURVE "
                     "encryption; pass --curve-secret-key-file (and --curve-authorized-keys to restrict "
@@ -227,9 +229,9 @@ class Daemon:
         else:
             raise StartupError(f"endpoint {self.endpoint!r}: use ipc://PATH or tcp://HOST:PORT")
         try:
-            lock_path = P.endpoint_state_path(self.endpoint, ".lock")
+            lock_path = endpoints.endpoint_state_path(self.endpoint, ".lock")
             self._check_state_dir(lock_path.parent)
-            fd = P.open_private(lock_path, os.O_RDWR)
+            fd = endpoints.open_private(lock_path, os.O_RDWR)
         except P.DaemonUnavailable as e:
             raise StartupError(str(e)) from None
         try:
@@ -251,13 +253,13 @@ class Daemon:
         lock, pid and log files: refuse to start rather than write through them. boo's own
         runtime directory is checked whole; a directory the user named, only for our names."""
         try:
-            own = directory == P.runtime_dir()
+            own = directory == endpoints.runtime_dir()
         except P.DaemonUnavailable:
             own = False
-        sock = P.ipc_path(self.endpoint)
+        sock = endpoints.ipc_path(self.endpoint)
         prefix = None if own else (sock.name if sock is not None else
-                                   P.endpoint_state_path(self.endpoint, "").name)
-        P.check_state_dir(directory, prefix)
+                                   endpoints.endpoint_state_path(self.endpoint, "").name)
+        endpoints.check_state_dir(directory, prefix)
 
     def _bind(self) -> None:
         self._ctx = zmq.Context()
@@ -280,7 +282,7 @@ class Daemon:
             try:
                 # The owner's key directory is created only when it is used (explicit keys and
                 # an explicit authorized list leave ~/.config alone).
-                own = None if key_file and self.cfg.curve_authorized_keys else P.ensure_curve_keys()
+                own = None if key_file and self.cfg.curve_authorized_keys else endpoints.ensure_curve_keys()
                 if not key_file:
                     key_file = str(own / "server.key_secret")
                 if self.cfg.curve_authorized_keys:
@@ -309,7 +311,7 @@ class Daemon:
             raise StartupError(f"cannot bind {self.endpoint}: {e}") from None
         finally:
             os.umask(old)
-        sock = P.ipc_path(self.endpoint)
+        sock = endpoints.ipc_path(self.endpoint)
         if sock is not None:
             os.chmod(sock, 0o600)
         self._router = r
@@ -317,9 +319,9 @@ class Daemon:
     def _write_info(self) -> None:
         info = {"pid": os.getpid(), "endpoint": self.endpoint, "started": self.started,
                 "log_file": self.cfg.log_file, "cache_dir": self.cache_dir}
-        path = P.endpoint_state_path(self.endpoint, ".pid")
+        path = endpoints.endpoint_state_path(self.endpoint, ".pid")
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        fd = P.open_private(tmp, os.O_WRONLY, exclusive=True)
+        fd = endpoints.open_private(tmp, os.O_WRONLY, exclusive=True)
         with os.fdopen(fd, "w") as f:
             json.dump(info, f)
         os.replace(tmp, path)
@@ -357,7 +359,7 @@ class Daemon:
             if self.cfg.metrics_port is not None:
                 from .metrics import start_metrics
 
-                if not P.is_loopback_endpoint(f"tcp://{self.cfg.metrics_addr}:0"):
+                if not endpoints.is_loopback_endpoint(f"tcp://{self.cfg.metrics_addr}:0"):
                     logs.warning("metrics_exposed", addr=self.cfg.metrics_addr, port=self.cfg.metrics_port,
                                  reason="metrics are unauthenticated; every host that reaches this address "
                                         "can read signatures and figures")
@@ -466,7 +468,7 @@ class Daemon:
             return
         self._next_sweep = now + self.cfg.sweep_interval_s
         unmapped = self.shm.sweep()
-        removed = P.sweep_orphan_segments()
+        removed = shm.sweep_orphan_segments()
         if unmapped or removed:
             logs.info("shm_swept", unmapped=unmapped, unlinked=len(removed))
 
@@ -495,14 +497,14 @@ class Daemon:
         self._close_sockets()
         self.shm.close()
         if self._lock_fd is not None:
-            sock = P.ipc_path(self.endpoint)
+            sock = endpoints.ipc_path(self.endpoint)
             if sock is not None:
                 try:
                     sock.unlink()
                 except FileNotFoundError:
                     pass
             try:
-                P.endpoint_state_path(self.endpoint, ".pid").unlink()
+                endpoints.endpoint_state_path(self.endpoint, ".pid").unlink()
             except FileNotFoundError:
                 pass
             os.close(self._lock_fd)  # releases the lock; the lock file itself stays
@@ -570,7 +572,7 @@ class Daemon:
         req = _Request(identity, header, parts[1:], received=received, nbytes=sum(len(f) for f in parts[1:]))
         if header["op"] == "run":
             # Who sent it (SO_PEERCRED on ipc): shared memory is served only to its creator.
-            req.peer = P.peer_credentials(parts[0].get("Peer-Address"))
+            req.peer = shm.peer_credentials(parts[0].get("Peer-Address"))
         with self.stats.lock:
             self.stats.requests += 1
             self.stats.ops[req.op] = self.stats.ops.get(req.op, 0) + 1
@@ -1105,7 +1107,7 @@ def _done(value) -> cf.Future:
 
 def _read_info(endpoint: str) -> dict:
     try:
-        return json.loads(P.endpoint_state_path(endpoint, ".pid").read_text())
+        return json.loads(endpoints.endpoint_state_path(endpoint, ".pid").read_text())
     except (OSError, ValueError):
         return {}
 

@@ -18,6 +18,8 @@ import pytest
 import zmq
 
 from boo_shim import protocol as P
+
+from boo_shim import shm
 from boo_shim.client import BooClient, DaemonUnavailable
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus
@@ -301,7 +303,7 @@ def test_compile_workers_exit_when_the_daemon_is_killed(tmp_path):
     assert wait_until(lambda: len(children(pid)) >= 2)  # the prewarmed workers
     kids = children(pid)
     os.kill(pid, signal.SIGKILL)
-    assert wait_until(lambda: not any(P.pid_alive(k) for k in kids)), [k for k in kids if P.pid_alive(k)]
+    assert wait_until(lambda: not any(shm.pid_alive(k) for k in kids)), [k for k in kids if shm.pid_alive(k)]
 
 
 # ----------------------------------------------------------------------------- 6. bounds

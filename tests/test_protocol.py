@@ -13,6 +13,10 @@ import numpy as np
 import pytest
 
 from boo_shim import protocol as P
+
+from boo_shim import endpoints
+
+from boo_shim import shm
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import CompileError, MIOpenStatus, SignatureError, UnsupportedError
 
@@ -197,7 +201,7 @@ def test_shm_attach_does_not_adopt_segment():
     try:
         seg.buf[:4] = b"abcd"
         code = (
-            "from boo_shim.protocol import ShmAttachments, ShmRef\n"
+            "from boo_shim.protocol import ShmRef; from boo_shim.shm import ShmAttachments\n"
             f"a = ShmAttachments(); tok, mv = a.acquire(ShmRef({seg.name!r}, 0, 4))\n"
             "assert bytes(mv) == b'abcd'; mv[:] = b'wxyz'; mv.release(); a.release(tok); a.close()\n"
         )
@@ -213,7 +217,7 @@ def test_shm_attach_does_not_adopt_segment():
 def test_shm_attachments_bounds_and_missing():
     seg = shared_memory.SharedMemory(name=f"boo-test2-{os.getpid()}", create=True, size=4096)
     try:
-        att = P.ShmAttachments(capacity=1)
+        att = shm.ShmAttachments(capacity=1)
         with pytest.raises(P.ProtocolError, match="past the segment"):
             att.acquire(P.ShmRef(seg.name, 4000, 200))
         with pytest.raises(P.ProtocolError, match="does not exist"):
@@ -236,19 +240,19 @@ def test_shm_attachments_bounds_and_missing():
 def test_endpoints(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     monkeypatch.delenv("BOO_ENDPOINT", raising=False)
-    ep = P.default_endpoint()
+    ep = endpoints.default_endpoint()
     assert ep == f"ipc://{tmp_path}/boo/daemon.sock"
     assert stat.S_IMODE(os.stat(tmp_path / "boo").st_mode) == 0o700
     os.chmod(tmp_path / "boo", 0o755)
-    P.default_endpoint()
+    endpoints.default_endpoint()
     assert stat.S_IMODE(os.stat(tmp_path / "boo").st_mode) == 0o700  # tightened again
     monkeypatch.setenv("BOO_ENDPOINT", "tcp://127.0.0.1:5555")
-    assert P.default_endpoint() == "tcp://127.0.0.1:5555"
-    assert P.is_loopback_endpoint("tcp://127.0.0.1:1") and P.is_loopback_endpoint("tcp://localhost:1")
-    assert P.is_loopback_endpoint("tcp://[::1]:1") and P.is_loopback_endpoint("ipc:///x")
-    assert not P.is_loopback_endpoint("tcp://0.0.0.0:1") and not P.is_loopback_endpoint("tcp://*:1")
-    assert not P.is_loopback_endpoint("tcp://10.1.2.3:1")
-    assert P.endpoint_state_path("ipc:///tmp/x/d.sock", ".lock").name == "d.sock.lock"
+    assert endpoints.default_endpoint() == "tcp://127.0.0.1:5555"
+    assert endpoints.is_loopback_endpoint("tcp://127.0.0.1:1") and endpoints.is_loopback_endpoint("tcp://localhost:1")
+    assert endpoints.is_loopback_endpoint("tcp://[::1]:1") and endpoints.is_loopback_endpoint("ipc:///x")
+    assert not endpoints.is_loopback_endpoint("tcp://0.0.0.0:1") and not endpoints.is_loopback_endpoint("tcp://*:1")
+    assert not endpoints.is_loopback_endpoint("tcp://10.1.2.3:1")
+    assert endpoints.endpoint_state_path("ipc:///tmp/x/d.sock", ".lock").name == "d.sock.lock"
 
 
 # ----------------------------------------------------------------------------- issue 15, unit level
@@ -268,19 +272,19 @@ def test_version_must_be_the_integer(v):
 
 
 def test_client_segments_private_and_unlinked_only_by_creator():
-    seg = P.ShmSegment.create(1000)
+    seg = shm.ShmSegment.create(1000)
     path = f"/dev/shm/{seg.name}"
     try:
         assert P.SHM_CLIENT_RE.match(seg.name) and seg.name.startswith(f"boo-{os.getpid()}-")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        other = P.ShmSegment.attach(seg.name, peer_pid=os.getpid())
+        other = shm.ShmSegment.attach(seg.name, peer_pid=os.getpid())
         other.buf[:3] = b"abc"
         assert bytes(seg.buf[:3]) == b"abc"
         other.unlink()  # an attacher never unlinks
         assert os.path.exists(path)
         other.close()
         with pytest.raises(P.ProtocolError, match="not created by"):
-            P.ShmSegment.attach(seg.name, peer_pid=os.getpid() + 1)
+            shm.ShmSegment.attach(seg.name, peer_pid=os.getpid() + 1)
     finally:
         seg.unlink()
         seg.close()
@@ -288,8 +292,8 @@ def test_client_segments_private_and_unlinked_only_by_creator():
 
 
 def test_exit_unlinks_segments_without_tracker():
-    code = ("from boo_shim import protocol as P\n"
-            "s = P.ShmSegment.create(4096); print(s.name, flush=True)\n")
+    code = ("from boo_shim import shm\n"
+            "s = shm.ShmSegment.create(4096); print(s.name, flush=True)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "leaked" not in proc.stderr, proc.stderr
     assert not os.path.exists(f"/dev/shm/{proc.stdout.strip()}")
@@ -301,7 +305,7 @@ def test_sweep_removes_only_dead_creators_segments(tmp_path):
     names = [f"boo-{dead.pid}-00aa00aa00aa00aa", f"boo-{os.getpid()}-00bb00bb00bb00bb", "boo-other-file"]
     for n in names:
         (tmp_path / n).write_bytes(b"x")
-    assert P.sweep_orphan_segments(tmp_path) == [names[0]]
+    assert shm.sweep_orphan_segments(tmp_path) == [names[0]]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
 
 
@@ -310,9 +314,9 @@ def test_state_files_never_follow_links(tmp_path):
     victim.write_text("keep")
     (tmp_path / "d.sock.log").symlink_to(victim)
     with pytest.raises(P.DaemonUnavailable, match="did not make"):
-        P.check_state_dir(tmp_path, "d.sock")
+        endpoints.check_state_dir(tmp_path, "d.sock")
     with pytest.raises(P.DaemonUnavailable, match="symbolic link"):
-        P.open_private(tmp_path / "d.sock.log", os.O_WRONLY | os.O_APPEND)
-    fd = P.open_private(tmp_path / "d.sock.log", os.O_WRONLY, exclusive=True)  # replaces the link itself
+        endpoints.open_private(tmp_path / "d.sock.log", os.O_WRONLY | os.O_APPEND)
+    fd = endpoints.open_private(tmp_path / "d.sock.log", os.O_WRONLY, exclusive=True)  # replaces the link itself
     os.close(fd)
     assert victim.read_text() == "keep" and not (tmp_path / "d.sock.log").is_symlink()
