@@ -217,3 +217,25 @@ def test_local_execution_without_daemon_compiles_in_process(native, tmp_path):
             env_extra={"BOO_FALLBACK": "error", "BOO_EXECUTE": "local", "BOO_CACHE_DIR": str(tmp_path / "cache")})
     compare_outputs(tmp_path / "ref", tmp_path / "shim", ["y"], 1e-5)
     assert list((tmp_path / "cache").rglob("*.vmfb")), "the kernel was not compiled into the given cache"
+
+
+def test_native_library_loaded_privately_is_found(native, tmp_path):
+    """PyTorch's ROCm build brings libMIOpen in through a dlopen'ed library (RTLD_LOCAL), where
+    dlsym(RTLD_NEXT) cannot see it: the shim must still find it, and hand out its objects."""
+    lib = native["build"] / "lib" / "libMIOpen.so.1"
+    code = f"""
+import ctypes, os, sys
+ref = ctypes.CDLL({str(lib)!r}, mode=os.RTLD_LOCAL)
+shim = ctypes.CDLL({str(native["shim"])!r}, mode=os.RTLD_LOCAL)
+h = ctypes.c_void_p()
+assert shim.miopenCreate(ctypes.byref(h)) == 0
+stream = ctypes.c_void_p()
+# asked of the reference library directly: only its own handles pass its check
+print("native_status", ref.miopenGetStream(h, ctypes.byref(stream)))
+print("destroy", shim.miopenDestroy(h))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
+    env["BOO_ENDPOINT"] = f"ipc://{tmp_path}/nobody.sock"
+    p = subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "native_status 0" in p.stdout and "destroy 0" in p.stdout, p.stdout + p.stderr

@@ -123,7 +123,24 @@ void *boo_native_sym(const char *name)
     }
     if(lib)
         return dlsym(lib, name);
-    return dlsym(RTLD_NEXT, name);
+    void *sym = dlsym(RTLD_NEXT, name);
+    if(sym == NULL)
+    {
+        /* A libMIOpen that came in with a dlopen'ed library (PyTorch's ROCm build loads it
+         * through libtorch_hip, RTLD_LOCAL) is not in the global lookup order RTLD_NEXT walks;
+         * find it among the loaded objects by name, without loading anything new. */
+        static const char *const names[] = {"libMIOpen.so.1", "libMIOpen.so"};
+        for(size_t i = 0; i < sizeof(names) / sizeof(names[0]) && sym == NULL; ++i)
+        {
+            void *loaded = dlopen(names[i], RTLD_NOW | RTLD_NOLOAD);
+            if(loaded != NULL)
+            {
+                sym = dlsym(loaded, name);
+                dlclose(loaded); /* NOLOAD took a reference; the library stays loaded */
+            }
+        }
+    }
+    return sym;
 }
 
 /* Initialise the interpreter from the baked venv (when the host has not done so itself). */
