@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 
 PY = sys.executable
+_DIRS: list[Path] = []
+
+
+def short_dir(prefix: str) -> Path:
+    """A fresh directory under /tmp: ipc socket paths must stay under ~100 bytes, which pytest's
+    own tmp paths do not. Removed when the test module ends (`cleanup_short_dirs`)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    _DIRS.append(d)
+    return d
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cleanup_short_dirs():
+    """Import it into a test module to have that module's short dirs removed when it ends."""
+    yield
+    while _DIRS:
+        shutil.rmtree(_DIRS.pop(), ignore_errors=True)
 
 
 def cli(*args, env=None, timeout=120, check=False):

@@ -12,7 +12,6 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -29,7 +28,7 @@ from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus, SignatureError
 from boo_shim.runtime import to_numpy
 
-from daemon_helpers import cli, free_port  # noqa: E402
+from daemon_helpers import cleanup_short_dirs, cli, free_port, short_dir  # noqa: E402,F401
 
 PY = sys.executable
 # Distinct tiny signatures so that nothing here hits another test module's cache entries.
@@ -37,25 +36,6 @@ FWD = ConvSignature(input_shape=[2, 3, 7, 6], kernel_shape=[4, 3, 3, 2], dtype="
 BWD = FWD.with_mode("bwd")
 WRW = FWD.with_mode("wrw")
 LARGE = ConvSignature(input_shape=[1, 1, 600, 600], kernel_shape=[1, 1, 1, 1], dtype="fp32")  # 1.4 MB in/out
-
-
-_DIRS: list[Path] = []
-
-
-def short_dir(prefix: str) -> Path:
-    # ipc socket paths must stay under ~100 bytes: keep them out of pytest's long tmp paths.
-    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    _DIRS.append(d)
-    return d
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup_dirs():
-    yield
-    import shutil
-
-    for d in _DIRS:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def rel_err(got, sig, args) -> float:

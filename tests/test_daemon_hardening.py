@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,24 +23,10 @@ from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus
 from boo_shim.runtime import to_numpy
 
-from daemon_helpers import cli, free_port  # noqa: E402
+from daemon_helpers import cleanup_short_dirs, cli, free_port, short_dir  # noqa: E402,F401
 
 PY = sys.executable
 SIG = ConvSignature(input_shape=[1, 2, 6, 5], kernel_shape=[3, 2, 3, 3], dtype="fp32", padding=1)
-_DIRS: list[Path] = []
-
-
-def short_dir(prefix: str) -> Path:
-    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))  # ipc paths must stay short
-    _DIRS.append(d)
-    return d
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup_dirs():
-    yield
-    for d in _DIRS:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def raw(endpoint, timeout_ms=20000):
