@@ -36,6 +36,7 @@ from . import config
 from . import protocol as P
 from . import endpoints
 from . import shm
+from .errors import SignatureError
 from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
 
 __all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "ProtocolError",
@@ -43,7 +44,9 @@ __all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "Pr
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_COMPILE_TIMEOUT_S = 600.0
-_COMPILE_OPS = ("compile", "run", "find", "warm")  # may compile first
+# May compile first; a call never does, but may be a big kernel queued behind others.
+_COMPILE_OPS = ("compile", "plan", "run", "find", "warm", P.CALL_OP)
+MAX_PLANS = 4096  # plan ids this client remembers (the daemon holds fewer; extra ids just miss)
 _ALIGN = 64
 
 
@@ -177,6 +180,7 @@ class BooClient:
         self._conns: list[_Conn] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._plans: dict[tuple, _PlanInfo] = {}  # (signature key, strategy) -> the daemon's plan
         self._closed = False
         # Shared memory only over ipc: there the daemon knows the peer's pid (SO_PEERCRED) and
         # serves only segments that process created; a tcp peer has no such credentials.
@@ -245,6 +249,14 @@ class BooClient:
             raise DaemonUnavailable(f"no boo daemon at {self.endpoint} (socket file missing); start one with "
                                     "`boo-daemon start`")
 
+    def _check_if_unconnected(self) -> None:
+        """`_check_present` unless this thread's socket is connected: its stat() and path work
+        cost tens of µs a call on a small VM, and a daemon that goes away shows up as a
+        disconnect on the socket's monitor anyway."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not conn.connected:
+            self._check_present()
+
     def request(self, op: str, fields: dict | None = None, frames: Sequence = (), *,
                 timeout_s: float | None = None, timings: dict | None = None) -> tuple[dict, list]:
         """Send one request and wait for its reply: (reply header, reply tensor frames as
@@ -258,15 +270,65 @@ class BooClient:
             return self._request(op, fields, frames, timeout_s)
 
     def _request(self, op, fields, frames, timeout_s, timings=None) -> tuple[dict, list]:
-        if timeout_s is None:
-            timeout_s = self.compile_timeout_s if op in _COMPILE_OPS else self.timeout_s
-        self._check_present()
+        self._check_if_unconnected()
         rid = next(self._ids)
         t_encode = time.perf_counter()
         msg = P.encode(P.request_header(op, rid, **(fields or {})), frames)
+        return self._exchange(msg, rid, op, timeout_s, timings, t_encode)
+
+    def _call(self, plan_id: int, arrays: Sequence[np.ndarray], timeout_s, timings) -> tuple[dict, list]:
+        """One hot call of a registered plan: binary header + the inputs' bytes."""
+        self._check_if_unconnected()
+        rid = next(self._ids)
+        t_encode = time.perf_counter()
+        msg = [P.encode_call(rid, plan_id, P.frame_buffers(arrays))]
+        return self._exchange(msg, rid, P.CALL_OP, timeout_s, timings, t_encode)
+
+    def _plan(self, key: tuple, wire, strategy: str | None, timeout_s) -> "_PlanInfo":
+        """The daemon's plan for a signature, registering it on first use."""
+        plan = self._plans.get(key)
+        if plan is None:
+            fields = {"signature": wire}
+            if strategy:
+                fields["strategy"] = strategy
+            header, _ = self.request("plan", fields, timeout_s=timeout_s)
+            plan = _PlanInfo.from_reply(header)
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _hot_call(self, sig, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
+        """Run through a plan: registered once, then each call names it. A daemon that does not
+        know the id (restarted, or it evicted the plan) says so, and the plan is registered again."""
+        key = (_sig_key(sig), strategy)
+        wire = _sig_info(sig)[0]
+        for attempt in range(2):
+            plan = self._plan(key, wire, strategy, timeout_s)
+            plan.check(arrays)
+            plan_id = plan.plan_id
+            try:
+                try:
+                    return self._call(plan_id, arrays, timeout_s, timings)
+                except DaemonUnavailable:
+                    if not self.autostart or self._endpoint_problem:
+                        raise
+                    self.start_daemon()
+                    return self._call(plan_id, arrays, timeout_s, timings)
+            except P.UnknownPlan:
+                self._plans.pop(key, None)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _exchange(self, msg: list, rid: int, op: str, timeout_s, timings, t_encode: float) -> tuple[dict, list]:
+        """Send one encoded request on this thread's socket and wait for the reply to it."""
+        if timeout_s is None:
+            timeout_s = self.compile_timeout_s if op in _COMPILE_OPS else self.timeout_s
         t_sent = time.perf_counter()
         conn = self._conn()
-        conn.read_events()
+        if not conn.connected:
+            conn.read_events()  # once connected, the poll below watches the monitor too
         deadline = time.monotonic() + timeout_s
         try:
             while True:
@@ -293,7 +355,12 @@ class BooClient:
                 if conn.sock in events:
                     parts = conn.sock.recv_multipart(copy=False)
                     t_reply = time.perf_counter()
-                    header = P.decode_header(parts[0].buffer)
+                    first = parts[0].buffer
+                    if P.is_call(first):
+                        header, result = P.decode_call_reply(first)
+                        parts = [parts[0], result]
+                    else:
+                        header = P.decode_header(first)
                     if timings is not None:
                         # where a round trip's time goes (bench/shim_overhead.py)
                         timings["encode_us"] = (t_sent - t_encode) * 1e6
@@ -357,17 +424,13 @@ class BooClient:
         total = sum(a.nbytes for a in arrays) + out_nbytes
         if use_shm is None:
             use_shm = self.shm_possible and total >= self.shm_threshold
-        fields = {"signature": wire}
-        if strategy:
-            fields["strategy"] = strategy
         if not use_shm:
-            fields["inputs"] = [P.array_spec(a, inline=i).to_wire() for i, a in enumerate(arrays)]
-            header, frames = self.request("run", fields, arrays, timeout_s=timeout_s, timings=timings)
+            header, frames = self._hot_call(sig, strategy, arrays, timeout_s, timings)
             _daemon_timings(header, timings)
             if len(frames) != 1 or len(frames[0]) != out_nbytes:
                 raise ProtocolError(f"run: the daemon sent {len(frames)} frames / "
                                     f"{len(frames[0]) if frames else 0} bytes; expected {out_nbytes}")
-            res = np.frombuffer(frames[0].buffer, dtype=dtype).reshape(result_shape)
+            res = np.frombuffer(frames[0], dtype=dtype).reshape(result_shape)
             if out is not None:
                 np.copyto(out, res)
                 return out
@@ -379,6 +442,9 @@ class BooClient:
             pos += -(-a.nbytes // _ALIGN) * _ALIGN
         out_off = pos
         seg = conn.shm.ensure(out_off + out_nbytes)
+        fields = {"signature": wire}
+        if strategy:
+            fields["strategy"] = strategy
         specs = []
         for a, off in zip(arrays, offsets):
             np.frombuffer(seg.buf, dtype=np.uint8, count=a.nbytes, offset=off)[:] = a.reshape(-1).view(np.uint8)
@@ -462,6 +528,37 @@ class BooClient:
 _SIG_INFO: dict = {}
 
 
+class _PlanInfo:
+    """A plan the daemon registered: its id and the tensors each call must bring."""
+
+    __slots__ = ("plan_id", "in_shapes", "dtype")
+
+    def __init__(self, plan_id: int, in_shapes: list, dtype: np.dtype):
+        self.plan_id, self.in_shapes, self.dtype = plan_id, in_shapes, dtype
+
+    @staticmethod
+    def from_reply(header: dict) -> "_PlanInfo":
+        plan_id, inputs = header.get("plan"), header.get("inputs")
+        if type(plan_id) is not int or not 1 <= plan_id <= P.MAX_PLAN_ID:
+            raise ProtocolError(f"plan: the daemon sent plan id {str(plan_id)[:40]!r}")
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= P.MAX_FRAMES:
+            raise ProtocolError("plan: the reply's inputs are not a list of tensor specs")
+        specs = [P.TensorSpec.from_wire({**t, "inline": 0} if isinstance(t, dict) else t, 1, f"plan.inputs[{i}]")
+                 for i, t in enumerate(inputs)]
+        if len({t.dtype for t in specs}) != 1:
+            raise ProtocolError("plan: the reply's inputs mix dtypes")
+        return _PlanInfo(plan_id, [t.shape for t in specs], specs[0].np_dtype)
+
+    def check(self, arrays: Sequence[np.ndarray]) -> None:
+        """The call's tensors against the plan, here rather than after a round trip."""
+        if len(arrays) != len(self.in_shapes):
+            raise SignatureError("inputs", f"expected {len(self.in_shapes)} tensors, got {len(arrays)}")
+        for i, (a, shape) in enumerate(zip(arrays, self.in_shapes)):
+            if a.shape != shape or a.dtype != self.dtype:
+                raise SignatureError("inputs", f"tensor {i}: {a.dtype}{list(a.shape)} != expected "
+                                               f"{self.dtype}{list(shape)}")
+
+
 def _daemon_timings(header: dict, timings: dict | None) -> None:
     """The daemon's own figures of a run (reply fields), into `timings` when asked for."""
     if timings is None:
@@ -472,9 +569,14 @@ def _daemon_timings(header: dict, timings: dict | None) -> None:
             timings[key] = float(v) * scale
 
 
+def _sig_key(sig):
+    """A hashable key naming a signature however it was given."""
+    return sig if not isinstance(sig, dict) else json.dumps(sig, sort_keys=True)
+
+
 def _sig_info(sig) -> tuple:
     """(wire form, numpy dtype, result shape, result nbytes), cached per signature."""
-    key = sig if not isinstance(sig, dict) else json.dumps(sig, sort_keys=True)
+    key = _sig_key(sig)
     info = _SIG_INFO.get(key)
     if info is None:
         obj = _sig_obj(sig)

@@ -20,6 +20,12 @@ where the frame index counts tensor frames (0 = the first frame after the header
 names a POSIX shared-memory segment the client created (`boo_shim.shm`). Where the daemon
 listens and keeps its files: `boo_shim.endpoints`.
 
+A convolution called again and again goes as a *call* instead (`encode_call`): the client
+registers a plan once (op "plan": signature + strategy -> plan id) and each call is then one
+frame: a 24-byte binary header naming the plan, followed by the inputs' raw bytes; the reply is
+one frame too, a 32-byte binary header and the result. It spares both sides the JSON, the schema
+check and the signature lookup of every call. Failed calls get an ordinary JSON error reply.
+
 See docs/daemon.md for every op's fields.
 """
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -68,10 +75,19 @@ __all__ = [
     "array_spec",
     "Overloaded",
     "SHM_CLIENT_RE",
+    "UnknownPlan",
+    "CALL_OP",
+    "is_call",
+    "encode_call",
+    "decode_call",
+    "call_reply_buffer",
+    "seal_call_reply",
+    "decode_call_reply",
 ]
 
 PROTOCOL_VERSION = 1
-OPS = ("hello", "compile", "run", "find", "warm", "stats", "shutdown")
+OPS = ("hello", "compile", "plan", "run", "find", "warm", "stats", "shutdown")
+CALL_OP = "call"  # the binary hot op; never a JSON header's op
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_FRAMES = 16  # tensor frames per message
@@ -127,6 +143,13 @@ class Overloaded(BooError):
     status = MIOpenStatus.AllocFailed
 
 
+class UnknownPlan(BooError):
+    """A call named a plan this daemon does not hold (it restarted, or evicted the plan): register
+    the signature again. Clients do that by themselves."""
+
+    status = MIOpenStatus.NotInitialized
+
+
 class DaemonUnavailable(BooError):
     """No daemon answers at the endpoint (not running, crashed, or unreachable)."""
 
@@ -148,6 +171,7 @@ def _remote_class(name: str | None, status: MIOpenStatus) -> type[BooError]:
         "CompileError": errors.CompileError,
         "ProtocolError": ProtocolError,
         "Overloaded": Overloaded,
+        "UnknownPlan": UnknownPlan,
     }.get(name or "")
     if cls is None:
         return DaemonError
@@ -193,7 +217,12 @@ def encode(header: dict, frames: Sequence = ()) -> list:
         raise ProtocolError(f"header is {len(blob)} bytes; the limit is {MAX_HEADER_BYTES}")
     if len(frames) > MAX_FRAMES:
         raise ProtocolError(f"{len(frames)} tensor frames; the limit is {MAX_FRAMES}")
-    out = [blob]
+    return [blob, *frame_buffers(frames)]
+
+
+def frame_buffers(frames: Sequence) -> list:
+    """Tensor frames as zmq sends them: numpy arrays become byte views of their memory."""
+    out = []
     for f in frames:
         if isinstance(f, np.ndarray):
             f = np.ascontiguousarray(f)
@@ -267,13 +296,16 @@ def error_reply(request: dict | None, exc: BaseException | str,
     return {
         "v": PROTOCOL_VERSION,
         # Echo only a real op: a client dispatching on `op` must not see an attacker's string.
-        "op": request.get("op") if isinstance(request.get("op"), str) and request.get("op") in OPS else None,
+        "op": request.get("op") if isinstance(request.get("op"), str) and request.get("op") in _REPLY_OPS else None,
         "id": _safe_id(request),
         "ok": False,
         "code": int(status if status is not None else MIOpenStatus.UnknownError),
         "reason": reason[:4000],
         "error": name,
     }
+
+
+_REPLY_OPS = (*OPS, CALL_OP)
 
 
 def _safe_id(request: dict):
@@ -424,6 +456,7 @@ def _int_field(h: dict, key: str, what: str, lo: int, hi: int, default=None) -> 
 _FIELDS = {
     "hello": {"client"},
     "compile": {"signature", "strategy"},
+    "plan": {"signature", "strategy"},
     "run": {"signature", "inputs", "output", "strategy"},
     "find": {"signature", "iters", "warmup", "strategy"},
     "warm": {"lines", "strategy"},
@@ -514,5 +547,82 @@ def _validate_warm(h: dict, nframes: int) -> None:
                                 "field object")
 
 
-_OP_VALIDATORS = {"hello": _validate_hello, "compile": _validate_compile, "run": _validate_run,
+def _validate_plan(h: dict, nframes: int) -> None:
+    _check_signature("plan", h)
+
+
+_OP_VALIDATORS = {"hello": _validate_hello, "compile": _validate_compile, "plan": _validate_plan,
+                  "run": _validate_run,
                   "find": _validate_find, "warm": _validate_warm}
+
+
+# --------------------------------------------------------------------------------- hot calls
+# One frame each way, binary, little-endian: a fixed header, then the tensors' bytes back to back
+# (the plan fixes their sizes). One frame, because every frame costs a round of Python in pyzmq
+# on both sides, and on a small VM each such step is tens of µs. The magic can never begin a
+# JSON header (that is '{'), so one look at the first bytes tells the two kinds apart.
+CALL_MAGIC = b"BOOc"
+_CALL_REQUEST = struct.Struct("<4sBBHQQ")  # magic, version, kind, flags (0), request id, plan id
+_CALL_REPLY = struct.Struct("<4sBBHQdd")  # magic, version, kind, flags (0), request id, kernel ms, daemon us
+CALL_REQUEST_BYTES, CALL_REPLY_BYTES = _CALL_REQUEST.size, _CALL_REPLY.size
+_KIND_CALL, _KIND_CALL_REPLY = 1, 2
+MAX_PLAN_ID = (1 << 63) - 1
+
+
+def is_call(blob) -> bool:
+    """Whether a first frame is a binary call (or call reply), else it is JSON."""
+    return len(blob) >= 4 and blob[:4] == CALL_MAGIC
+
+
+def encode_call(request_id: int, plan_id: int, inputs: Sequence) -> bytes:
+    """The call message's one frame: header, then each input's bytes (C-contiguous buffers)."""
+    return b"".join((_CALL_REQUEST.pack(CALL_MAGIC, PROTOCOL_VERSION, _KIND_CALL, 0, request_id, plan_id),
+                     *inputs))
+
+
+def _unpack_header(layout: struct.Struct, blob, kind: int, what: str) -> tuple:
+    if len(blob) < layout.size:
+        raise ProtocolError(f"{what}: {len(blob)} bytes is shorter than its {layout.size}-byte header")
+    fields = layout.unpack_from(blob)
+    magic, version, got_kind, flags = fields[:4]
+    if magic != CALL_MAGIC:
+        raise ProtocolError(f"{what} header: bad magic {magic!r}")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"{what} header: protocol version {version} is not supported; this side "
+                            f"speaks {PROTOCOL_VERSION}")
+    if got_kind != kind or flags != 0:
+        raise ProtocolError(f"{what} header: kind {got_kind} / flags {flags}; expected kind {kind}, flags 0")
+    return fields[4:]
+
+
+def decode_call(blob) -> tuple[int, int, memoryview]:
+    """(request id, plan id, the inputs' bytes) of a call frame; the plan says how to split them.
+    Raises ProtocolError, never anything else."""
+    request_id, plan_id = _unpack_header(_CALL_REQUEST, blob, _KIND_CALL, "call")
+    if request_id > MAX_REQUEST_ID:
+        raise ProtocolError(f"call: request id {request_id} is over {MAX_REQUEST_ID}")
+    if not 1 <= plan_id <= MAX_PLAN_ID:
+        raise ProtocolError(f"call: plan id {plan_id} is out of range")
+    return request_id, plan_id, memoryview(blob)[CALL_REQUEST_BYTES:]
+
+
+def call_reply_buffer(result_nbytes: int) -> tuple[bytearray, memoryview]:
+    """A reply frame to fill: (the frame, the view of it the result goes into). The header is
+    written last, by `seal_call_reply`, once the timings are known."""
+    frame = bytearray(CALL_REPLY_BYTES + result_nbytes)
+    return frame, memoryview(frame)[CALL_REPLY_BYTES:]
+
+
+def seal_call_reply(frame: bytearray, request_id: int, kernel_ms: float, daemon_us: float) -> None:
+    _CALL_REPLY.pack_into(frame, 0, CALL_MAGIC, PROTOCOL_VERSION, _KIND_CALL_REPLY, 0, request_id, kernel_ms,
+                          daemon_us)
+
+
+def decode_call_reply(blob) -> tuple[dict, memoryview]:
+    """A call reply as (the header a JSON reply would have had, the result's bytes)."""
+    request_id, kernel_ms, daemon_us = _unpack_header(_CALL_REPLY, blob, _KIND_CALL_REPLY, "call reply")
+    if not (math.isfinite(kernel_ms) and math.isfinite(daemon_us)):
+        raise ProtocolError("call reply: timings are not finite")
+    header = {"v": PROTOCOL_VERSION, "op": CALL_OP, "id": request_id, "ok": True, "kernel_ms": kernel_ms,
+              "daemon_us": daemon_us}
+    return header, memoryview(blob)[CALL_REPLY_BYTES:]

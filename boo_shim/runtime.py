@@ -22,7 +22,7 @@ from .conv import ConvSignature
 from .errors import BooError, SignatureError
 from .targets import Target, parse_target
 
-__all__ = ["Kernel", "LoadedKernels", "get_kernel", "numpy_dtype", "to_numpy", "LOADED"]
+__all__ = ["Kernel", "PreparedCall", "LoadedKernels", "get_kernel", "numpy_dtype", "to_numpy", "LOADED"]
 
 
 def numpy_dtype(torch_dtype) -> np.dtype:
@@ -104,10 +104,29 @@ class Kernel:
     _ctx: object = field(repr=False)
     _fn: object = field(repr=False)
     last_seconds: float = 0.0
+    # One PreparedCall per thread (`prepared()`); shapes worked out once, not per call.
+    _per_thread: threading.local = field(default_factory=threading.local, repr=False)
+    _result_shape: tuple = field(default=(), repr=False)
+    _result_nbytes: int = field(default=0, repr=False)
+
+    def __post_init__(self):
+        self._result_shape = tuple(self.signature.result_shape)
+        self._result_nbytes = int(np.prod(self._result_shape)) * self.in_dtype.itemsize
 
     @property
     def in_dtype(self) -> np.dtype:
         return numpy_dtype(self.signature.dtype)
+
+    def prepared(self) -> "PreparedCall | None":
+        """This thread's PreparedCall of the kernel, or None where it does not pay: a device that
+        cannot import host memory, or tensors so big that the extra copy in costs more than the
+        per-call setup it saves."""
+        prep = getattr(self._per_thread, "call", False)
+        if prep is False:
+            sizes = [int(np.prod(s)) * self.in_dtype.itemsize for s in self.signature.arg_shapes]
+            ok = self._dev.import_ok and all(sizes) and sum(sizes) <= PREPARED_MAX_BYTES
+            prep = self._per_thread.call = PreparedCall(self) if ok else None
+        return prep
 
     def check_inputs(self, inputs: list[np.ndarray]) -> None:
         shapes = self.signature.arg_shapes
@@ -169,14 +188,13 @@ class Kernel:
         return result
 
     def _read(self, bv) -> np.ndarray:
-        shape = tuple(self.signature.result_shape)
+        shape = self._result_shape
         if self._dev.import_ok:
             # The result is IREE's own fresh buffer for this call: hand it out in place rather
             # than copy it (a copy of an 8 MB output cost 0.7 ms of a 2.3 ms call; see
             # bench/call_overhead.py).
             mapped = bv.map()
-            nbytes = int(np.prod(shape)) * self.in_dtype.itemsize
-            raw = np.asarray(_Owner(mapped.asarray((nbytes,), np.dtype(np.uint8)), (mapped, bv)))
+            raw = np.asarray(_Owner(mapped.asarray((self._result_nbytes,), _BYTES), (mapped, bv)))
             return raw.view(self.in_dtype).reshape(shape)
         from iree.runtime.array_interop import DeviceArray
 
@@ -218,6 +236,64 @@ class Kernel:
         if inputs and not isinstance(inputs[0], np.ndarray):
             return to_torch(result)
         return result
+
+
+_BYTES = np.dtype(np.uint8)
+# Inputs up to this many bytes in all go through a PreparedCall (copied into buffers imported
+# once); bigger ones are imported where they lie (`Kernel.run`), as a copy would cost more.
+PREPARED_MAX_BYTES = 1 << 20
+
+
+class PreparedCall:
+    """A kernel's argument list made once: input buffers allocated aligned and imported into IREE
+    when this is built, so a call is a copy in per input, the invoke and a copy out. Building the
+    list afresh (`Kernel.run`) costs ~70 us of Python a call against a ~13 us invoke of a tiny
+    conv (2-core VM): this is the hot path of small kernels. Not thread-safe; `Kernel.prepared()`
+    gives each thread its own."""
+
+    def __init__(self, kernel: Kernel):
+        rt = kernel._dev.rt
+        self._rt, self._ctx, self._fn = rt, kernel._ctx, kernel._fn
+        self.dtype = kernel.in_dtype
+        self.in_shapes = [tuple(s) for s in kernel.signature.arg_shapes]
+        self.result_shape, self.result_nbytes = kernel._result_shape, kernel._result_nbytes
+        self._inputs = [aligned(np.zeros(s, self.dtype)) for s in self.in_shapes]
+        self._input_bytes = [memoryview(a.reshape(-1).view(np.uint8)) for a in self._inputs]
+        self.in_nbytes = tuple(len(b) for b in self._input_bytes)
+        self._args = rt.VmVariantList(len(self._inputs))
+        et = rt.array_interop.map_dtype_to_element_type(self.dtype)
+        alloc = kernel._dev.device.allocator
+        for a in self._inputs:
+            buf = alloc.import_host_allocation(a, memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
+                                               allowed_usage=rt.BufferUsage.DEFAULT)
+            self._args.push_ref(rt.HalBufferView(buf, a.shape, et))
+        self.last_seconds = 0.0
+
+    def __call__(self, *inputs, out: np.ndarray | None = None) -> np.ndarray:
+        """Run on `inputs`: numpy arrays of the kernel's shapes and dtype (any strides), or raw
+        bytes of exactly the right size (a received frame). Returns a new array, or fills `out`."""
+        if len(inputs) != len(self._inputs):
+            raise SignatureError("inputs", f"expected {len(self._inputs)} tensors, got {len(inputs)}")
+        for held, held_bytes, src in zip(self._inputs, self._input_bytes, inputs):
+            if isinstance(src, np.ndarray):
+                if src.shape != held.shape or src.dtype != held.dtype:
+                    raise SignatureError("inputs", f"{src.dtype}{list(src.shape)} != expected {held.dtype}"
+                                                   f"{list(held.shape)}")
+                np.copyto(held, src)
+            else:
+                held_bytes[:] = src  # ValueError on a size mismatch: callers check sizes first
+        rets = self._rt.VmVariantList(1)
+        t0 = time.perf_counter()
+        self._ctx.invoke(self._fn, self._args, rets)
+        self.last_seconds = time.perf_counter() - t0
+        mapped = rets.get_as_object(0, self._rt.HalBufferView).map()
+        result = mapped.asarray((self.result_nbytes,), _BYTES).view(self.dtype).reshape(self.result_shape)
+        if out is not None:
+            if out.shape != result.shape or out.dtype != result.dtype:
+                raise SignatureError("out", f"output buffer {out.shape}/{out.dtype} != {result.shape}/{result.dtype}")
+            np.copyto(out, result)
+            return out
+        return result.copy()  # the mapping above is gone with this call
 
 
 # Below this many FLOPs a CPU kernel runs on IREE's local-sync device, on the calling thread:

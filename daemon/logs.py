@@ -73,6 +73,11 @@ def event(level: int, name: str, **kv) -> None:
         log.log(level, name, extra={"kv": kv})
 
 
+def debug_enabled() -> bool:
+    """Whether debug events are written (so a hot path can skip building their fields)."""
+    return log.isEnabledFor(logging.DEBUG)
+
+
 def debug(name: str, **kv) -> None:
     event(logging.DEBUG, name, **kv)
 

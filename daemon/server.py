@@ -10,6 +10,9 @@ Threads and sockets:
 - Compiles run in a spawn-context ProcessPoolExecutor (niced), one job per new signature no
   matter how many clients ask (single flight). Calls to compiled kernels run on the thread pool
   and never wait for compiles.
+- Hot calls (binary headers naming a registered plan, `protocol.encode_call`) of small kernels
+  run right on the main thread on IREE's local-sync device: no thread hand-off at all, which on
+  a small VM costs more than such a kernel.
 """
 
 from __future__ import annotations
@@ -119,6 +122,23 @@ class _Request:
         return self.header["op"]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a hot call needs, prepared once when the plan is registered: the loaded kernel and the
+    exact byte sizes every call's frames must have."""
+
+    plan_id: int
+    sig: object  # ConvSignature
+    strategy: str
+    kernel: object  # runtime.Kernel
+    dtype: np.dtype
+    in_shapes: tuple
+    in_nbytes: tuple
+    out_shape: tuple
+    out_nbytes: int
+    inline: bool  # runs on the main thread (small: local-sync, no hand-off)
+
+
 OTHER_SIGNATURES = "(other signatures)"
 
 
@@ -205,6 +225,18 @@ class Daemon:
         self._metrics = None
         self.shm = shm.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
         self._sig_cache: dict = {}  # wire form -> ConvSignature (main thread only)
+        # Plans (hot calls), LRU-bounded like the loaded kernels they hold. Ids carry a random
+        # incarnation in their top bits and a counter below, so no id is ever reused, not even
+        # by a restarted daemon: a client holding an old id gets UnknownPlan and registers again.
+        self._plans: OrderedDict[int, _Plan] = OrderedDict()
+        self._plan_ids: dict[tuple, int] = {}  # (signature, strategy) -> plan id
+        self._plan_base = (int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF) << 32
+        self._plan_counter = 0
+        self._handlers = {
+            "hello": self._op_hello, "compile": self._op_compile, "plan": self._op_plan, "run": self._op_run,
+            P.CALL_OP: self._op_call, "find": self._op_find, "warm": self._op_warm, "stats": self._op_stats,
+            "shutdown": self._op_shutdown,
+        }
         from boo_shim.runtime import LoadedKernels
 
         self.loaded = LoadedKernels(capacity=config.kernel_capacity)
@@ -435,6 +467,9 @@ class Daemon:
         self._flush_replies()
         if self._router in events:
             for _ in range(256):
+                # ZMQ_EVENTS first: a recv that raises Again costs an exception a turn
+                if not self._router.get(zmq.EVENTS) & zmq.POLLIN:
+                    break
                 try:
                     frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
@@ -443,7 +478,7 @@ class Daemon:
                     self._on_message(frames)
                 except Exception as e:  # noqa: BLE001 - last resort for one message
                     self._on_internal_error(frames, e)
-            self._flush_replies()
+                self._flush_replies()  # an inline call's reply leaves before the next recv
         self._sweep()
         return self._stopping and (self._force or (self._inflight == 0 and not self._clients))
 
@@ -535,11 +570,12 @@ class Daemon:
             self._ctx = None
 
     # ------------------------------------------------------------------ messages
-    def _send(self, identity: bytes, header: dict, frames=()) -> None:
+    def _send(self, identity: bytes, header: dict | bytes | bytearray, frames=()) -> None:
+        """Send a reply: a JSON header (dict) and its frames, or a call reply's one frame (bytes)."""
         try:
-            msg = P.encode(header, frames)
+            msg = [header] if isinstance(header, (bytes, bytearray)) else P.encode(header, frames)
         except BooError as e:
-            msg = P.encode(P.error_reply(header, e))
+            msg = P.encode(P.error_reply(header if isinstance(header, dict) else None, e))
         try:
             self._router.send_multipart([identity, *msg], copy=False)
         except zmq.ZMQError as e:
@@ -550,6 +586,9 @@ class Daemon:
         identity = frames[0].bytes
         parts = frames[1:]
         if not parts:
+            return
+        if P.is_call(parts[0].buffer):
+            self._on_call(identity, parts, received)
             return
         req_header = None
         try:
@@ -573,6 +612,30 @@ class Daemon:
         if header["op"] == "run":
             # Who sent it (SO_PEERCRED on ipc): shared memory is served only to its creator.
             req.peer = shm.peer_credentials(parts[0].get("Peer-Address"))
+        self._admit(req)
+
+    def _on_call(self, identity: bytes, parts: list, received: float) -> None:
+        """A hot call: a binary header naming a plan, then the inputs. Checked in `_op_call`."""
+        try:
+            if len(parts) != 1:
+                raise P.ProtocolError(f"call: {len(parts)} frames; a call is one frame (header, then the inputs)")
+            request_id, plan_id, payload = P.decode_call(parts[0].buffer)
+        except BooError as e:
+            with self.stats.lock:
+                self.stats.bad_messages += 1
+            logs.warning("bad_message", reason=str(e)[:300], frames=len(parts))
+            self._send(identity, P.error_reply({"op": P.CALL_OP}, e))
+            return
+        header = {"op": P.CALL_OP, "id": request_id, "plan": plan_id}
+        if self._stopping:
+            self._send(identity, P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized))
+            return
+        self._admit(_Request(identity, header, [payload], received=received, nbytes=len(payload)))
+
+    def _admit(self, req: _Request) -> None:
+        """Start a validated request now if its client has nothing running, else queue it behind
+        (within the bounds)."""
+        identity, header = req.identity, req.header
         with self.stats.lock:
             self.stats.requests += 1
             self.stats.ops[req.op] = self.stats.ops.get(req.op, 0) + 1
@@ -598,11 +661,13 @@ class Daemon:
         self._queued_bytes += req.nbytes
 
     def _finish(self, req: _Request, header: dict, frames=()) -> None:
-        """Thread-safe: queue a reply; the main loop sends it and starts the client's next request."""
-        if not header.get("ok"):
+        """Thread-safe: queue a reply; the main loop sends it and starts the client's next request.
+        `header` is a JSON reply (dict) or a call reply's binary header (bytes, always a success)."""
+        if isinstance(header, dict) and not header.get("ok"):
             with self.stats.lock:
                 self.stats.errors += 1
-        header.setdefault("elapsed_ms", round((time.perf_counter() - req.received) * 1e3, 3))
+        if isinstance(header, dict):
+            header.setdefault("elapsed_ms", round((time.perf_counter() - req.received) * 1e3, 3))
         self._replies.put((req, header, frames))
         if threading.current_thread() is not threading.main_thread():
             self._wake()
@@ -623,8 +688,10 @@ class Daemon:
             self._inflight -= 1
             if self._router is not None:
                 self._send(req.identity, header, frames)
-            logs.debug("reply", op=req.op, id=req.header.get("id"), ok=header.get("ok"),
-                       ms=header.get("elapsed_ms"))
+            if logs.debug_enabled():
+                logs.debug("reply", op=req.op, id=req.header.get("id"),
+                           ok=header.get("ok") if isinstance(header, dict) else True,
+                           ms=header.get("elapsed_ms") if isinstance(header, dict) else None)
             q = self._clients.get(req.identity)
             if q:
                 nxt = q.popleft()
@@ -637,7 +704,7 @@ class Daemon:
     def _start(self, req: _Request) -> None:
         self._inflight += 1
         try:
-            getattr(self, "_op_" + req.op)(req)
+            self._handlers[req.op](req)
         except Exception as e:  # noqa: BLE001 - every request gets a reply
             self._fail(req, e)
 
@@ -902,6 +969,95 @@ class Daemon:
 
         self._after_compile(req, sig, strategy, job)
 
+    def _op_plan(self, req: _Request) -> None:
+        """Register a signature for hot calls (compiling it first if need be): the reply's `plan`
+        id is what each call then names. The same signature and strategy get the same id."""
+        sig, wire_dtype, in_shapes, result_shape, out_nbytes = self._sig_entry(req)
+        strategy = req.header.get("strategy", self.cfg.strategy)
+
+        def job(info):
+            plan = self._register_plan(sig, strategy, self._kernel(sig, strategy), in_shapes, out_nbytes)
+            self._finish(req, P.ok_reply(
+                req.header, plan=plan.plan_id, func_name=sig.func_name,
+                inputs=[{"dtype": wire_dtype, "shape": list(s)} for s in in_shapes],
+                output={"dtype": wire_dtype, "shape": list(result_shape)}, inline=plan.inline,
+                cache_hit=bool(info.get("cache_hit")), compile_seconds=round(info.get("compile_seconds", 0.0), 4)))
+
+        self._after_compile(req, sig, strategy, job)
+
+    def _register_plan(self, sig, strategy: str, kernel, in_shapes, out_nbytes: int) -> _Plan:
+        from boo_shim.runtime import SYNC_MAX_FLOPS
+
+        dtype = P.dtype_from_wire(P.dtype_to_wire(sig.dtype))
+        in_nbytes = tuple(int(np.prod(s)) * dtype.itemsize for s in in_shapes)
+        inline = bool(self.cfg.inline_run_max_us) and sig.flops <= SYNC_MAX_FLOPS and \
+            sum(in_nbytes) + out_nbytes <= (256 << 10)
+        with self._lock:
+            plan_id = self._plan_ids.get((sig, strategy))
+            plan = self._plans.get(plan_id) if plan_id is not None else None
+            if plan is None or plan.kernel is not kernel:
+                if plan is not None:
+                    del self._plans[plan_id]
+                self._plan_counter += 1
+                plan = _Plan(self._plan_base | self._plan_counter, sig, strategy, kernel, dtype, tuple(in_shapes),
+                             in_nbytes, tuple(sig.result_shape), out_nbytes, inline)
+                self._plan_ids[(sig, strategy)] = plan.plan_id
+            self._plans[plan.plan_id] = plan
+            self._plans.move_to_end(plan.plan_id)
+            while len(self._plans) > self.cfg.kernel_capacity:
+                _, old = self._plans.popitem(last=False)
+                if self._plan_ids.get((old.sig, old.strategy)) == old.plan_id:
+                    del self._plan_ids[(old.sig, old.strategy)]
+        return plan
+
+    def _op_call(self, req: _Request) -> None:
+        with self._lock:
+            plan = self._plans.get(req.header["plan"])
+            if plan is not None:
+                self._plans.move_to_end(plan.plan_id)
+        if plan is None:
+            raise P.UnknownPlan(f"call: no plan {req.header['plan']} in this daemon (it restarted or evicted "
+                                "it); register the signature again (op 'plan')")
+        if len(req.frames[0]) != sum(plan.in_nbytes):
+            raise P.ProtocolError(f"call: {len(req.frames[0])} bytes of inputs; {plan.sig.func_name} takes "
+                                  f"{' + '.join(map(str, plan.in_nbytes))}")
+        if plan.out_nbytes > self.cfg.max_frame_bytes:
+            raise P.Overloaded(f"the result is {plan.out_nbytes} bytes, over the {self.cfg.max_frame_bytes}-byte "
+                               "frame limit; use op 'run' with an output in shared memory")
+        with self.stats.lock:
+            self.stats.kernel_hits += 1
+        if plan.inline:
+            self._run_plan(req, plan)  # exceptions reach _start, which replies with the error
+        else:
+            self._submit_call(req, lambda _info: self._run_plan(req, plan), {})
+
+    def _run_plan(self, req: _Request, plan: _Plan) -> None:
+        # Inline plans run on the main thread only, so its PreparedCall (input buffers imported
+        # into IREE once) is never shared; other threads import the frames where they lie.
+        prepared = plan.kernel.prepared() if plan.inline else None
+        payload = req.frames[0]
+        inputs, offset = [], 0
+        for nbytes in plan.in_nbytes:
+            inputs.append(payload[offset:offset + nbytes])
+            offset += nbytes
+        frame, result_bytes = P.call_reply_buffer(plan.out_nbytes)
+        out = np.frombuffer(result_bytes, dtype=plan.dtype).reshape(plan.out_shape)
+        t0 = time.perf_counter()
+        try:
+            if prepared is not None:
+                prepared(*inputs, out=out)
+            else:
+                plan.kernel.run(*(np.frombuffer(b, dtype=plan.dtype).reshape(shape)
+                                  for b, shape in zip(inputs, plan.in_shapes)), out=out, check=False)
+        except BaseException:
+            self.stats.call(plan.sig, 0.0, False)
+            raise
+        seconds = time.perf_counter() - t0
+        self.stats.call(plan.sig, seconds, True)
+        del out, result_bytes, inputs, payload
+        P.seal_call_reply(frame, req.header["id"], seconds * 1e3, (time.perf_counter() - req.received) * 1e6)
+        self._finish(req, frame)
+
     def _check_shm_peer(self, req: _Request) -> None:
         """Shared memory only from an ipc peer of our uid (tcp peers carry no credentials)."""
         if req.peer is None:
@@ -1082,6 +1238,7 @@ class Daemon:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.cache
 def _versions() -> dict:
     import importlib.metadata as md
 
