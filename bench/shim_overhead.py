@@ -8,11 +8,12 @@ Every path runs the same tiny cached conv (fp32 NCHW 1x4x8x8 * 4x4x3x3, pad 1, f
 p50/p99 are over all calls of all rounds:
 
   bare zmq REQ/REP        two processes, 1-byte messages: the floor of any daemon round trip
-  python client -> daemon BooClient.run, tensors inline
+  python client -> daemon BooClient.run, tensors inline (a plan, then one binary frame a call)
   shim -> daemon          native/tests/shim_bench.c under LD_PRELOAD (BOO_EXECUTE=daemon)
   shim, local             the same program with BOO_EXECUTE=local (kernel in the program)
   in-process local-task   runtime kernel .run() on IREE's task device (worker threads)
   in-process local-sync   the same on the synchronous device (caller's thread)
+  ... prepared            the same through a PreparedCall (argument list imported once): the floor
   reference libMIOpen     the C loops of native/reference, for scale
 
 Then the shim -> daemon call broken into stages, from BOO_SHIM_TRACE lines (medians):
@@ -150,6 +151,7 @@ def main() -> int:
             "python client -> daemon": lambda: client.run(sig, x, w, out=out),
             "in-process, local-task": lambda: k_task.run(x, w, out=out, check=False),
             "in-process, local-sync": lambda: k_sync.run(x, w, out=out, check=False),
+            "in-process, local-sync, prepared": lambda: k_sync.prepared()(x, w, out=out),
         }
         samples: dict[str, list[float]] = {n: [] for n in paths_py}
         prog: dict[str, list[dict]] = {n: [] for n in paths_prog}

@@ -201,7 +201,7 @@ def _client():
 
 def _execute(sig: ConvSignature, args: list[torch.Tensor], execute: str) -> torch.Tensor | str:
     """boo's result for `args` (in the signature's layouts), or why there is none."""
-    from .runtime import get_kernel, to_numpy, to_torch
+    from .runtime import device_for, get_kernel, to_numpy, to_torch
 
     with _lock:
         refused = _refused.get(sig)
@@ -210,7 +210,12 @@ def _execute(sig: ConvSignature, args: list[torch.Tensor], execute: str) -> torc
     try:
         if execute == "daemon":
             return to_torch(_client().run(sig, *[to_numpy(a) for a in args]))
-        return get_kernel(sig, "cpu")(*args)
+        # small kernels: local-sync (no worker wake-ups) and this thread's PreparedCall
+        kernel = get_kernel(sig, "cpu", device_uri=device_for(sig, "cpu"))
+        prepared = kernel.prepared()
+        if prepared is not None:
+            return to_torch(prepared(*[to_numpy(a) for a in args]))
+        return kernel(*args)
     except (SignatureError, UnsupportedError, CompileError) as e:
         # Daemon-reported errors are instances of these too; an absent daemon is not, and is
         # raised: the user asked for the daemon.

@@ -73,3 +73,56 @@ def test_wrong_inputs_are_refused():
         kernel(x.double(), w.double())
     with pytest.raises(SignatureError, match="expected 2"):
         kernel(x)
+
+
+@pytest.mark.parametrize("sig", [SIGS[0], SIGS[3], SIGS[2]], ids=lambda s: s.func_name[:60])
+def test_prepared_call_matches_run_and_sees_new_inputs(sig):
+    """A PreparedCall imports its input buffers into IREE once; every call must still compute
+    on that call's data (bit for bit what `Kernel.run` gives), from arrays of any strides or
+    from raw bytes, and fill `out`."""
+    kernel = get_kernel(sig, "cpu", device_uri="local-sync")
+    prepared = kernel.prepared()
+    assert prepared is not None and kernel.prepared() is prepared  # one per thread, kept
+    last = None
+    for seed in range(4):
+        args = [to_numpy(a) for a in sig.get_sample_conv_args(seed=seed)]
+        want = kernel.run(*args, check=False)
+        got = prepared(*args)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(prepared(*[a.tobytes() for a in args]), want)
+        if last is not None:
+            assert not np.array_equal(got, last)
+        last = got
+        out = np.empty(sig.result_shape, want.dtype)
+        assert prepared(*args, out=out) is out
+        np.testing.assert_array_equal(out, want)
+    # strided inputs (a transposed copy viewed back) are gathered, not misread
+    x, w = [to_numpy(a) for a in sig.get_sample_conv_args(seed=9)]
+    x_strided = np.ascontiguousarray(x.swapaxes(-1, -2)).swapaxes(-1, -2)
+    assert not x_strided.flags.c_contiguous
+    np.testing.assert_array_equal(prepared(x_strided, w), kernel.run(x, w, check=False))
+
+
+def test_prepared_call_per_thread_and_refusals():
+    import threading
+
+    sig = SIGS[0]
+    kernel = get_kernel(sig, "cpu", device_uri="local-sync")
+    mine = kernel.prepared()
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(kernel.prepared()))
+    t.start()
+    t.join()
+    assert seen[0] is not None and seen[0] is not mine
+    x, w = [to_numpy(a) for a in sig.get_sample_conv_args()]
+    with pytest.raises(SignatureError, match="expected"):
+        mine(x, w[:1])
+    with pytest.raises(SignatureError, match="expected"):
+        mine(x.astype(np.float64), w)
+    with pytest.raises(SignatureError, match="expected 2"):
+        mine(x)
+    with pytest.raises(ValueError):
+        mine(x.tobytes()[:-4], w)
+    with pytest.raises(SignatureError, match="output buffer"):
+        mine(x, w, out=np.empty(3, np.float32))
+    np.testing.assert_array_equal(mine(x, w), kernel.run(x, w, check=False))  # still good after refusals
