@@ -21,7 +21,6 @@ endpoint when none answers.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from . import endpoints
 from . import shm
 from .errors import SignatureError
 from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
+from .sig_info import signature_info, wire_form, wire_key
 
 __all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "ProtocolError",
            "DEFAULT_TIMEOUT_S", "DEFAULT_COMPILE_TIMEOUT_S"]
@@ -301,8 +301,8 @@ class BooClient:
     def _hot_call(self, sig, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
         """Run through a plan: registered once, then each call names it. A daemon that does not
         know the id (restarted, or it evicted the plan) says so, and the plan is registered again."""
-        key = (_sig_key(sig), strategy)
-        wire = _sig_info(sig)[0]
+        key = (wire_key(sig), strategy)
+        wire = signature_info(sig).wire
         for attempt in range(2):
             plan = self._plan(key, wire, strategy, timeout_s)
             plan.check(arrays)
@@ -403,7 +403,7 @@ class BooClient:
     def compile(self, sig, *, strategy: str | None = None, timeout_s: float | None = None) -> dict:
         """Compile (or find in the cache) and load `sig`. Reply fields: cache_hit, compile_seconds,
         joined (shared another client's compile), func_name, vmfb, strategy."""
-        fields = {"signature": _sig_wire(sig)}
+        fields = {"signature": wire_form(sig)}
         if strategy:
             fields["strategy"] = strategy
         header, _ = self.request("compile", fields, timeout_s=timeout_s)
@@ -418,7 +418,8 @@ class BooClient:
         `use_shm` is True (default: when the call moves at least `shm_threshold` bytes and the
         daemon is on this host). Returns a new array, or `out` filled in.
         """
-        wire, dtype, result_shape, out_nbytes = _sig_info(sig)
+        info = signature_info(sig)
+        wire, dtype, result_shape, out_nbytes = info.wire, info.np_dtype, info.result_shape, info.result_nbytes
         arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous else np.ascontiguousarray(_to_numpy(a))
                   for a in arrays]
         total = sum(a.nbytes for a in arrays) + out_nbytes
@@ -461,7 +462,7 @@ class BooClient:
     def find(self, sig, iters: int = 10, *, warmup: int = 1, strategy: str | None = None,
              timeout_s: float | None = None) -> dict:
         """Time `sig` on the daemon's device: min_ms, mean_ms, median_ms, max_ms over `iters`."""
-        fields = {"signature": _sig_wire(sig), "iters": int(iters), "warmup": int(warmup)}
+        fields = {"signature": wire_form(sig), "iters": int(iters), "warmup": int(warmup)}
         if strategy:
             fields["strategy"] = strategy
         header, _ = self.request("find", fields, timeout_s=timeout_s)
@@ -476,7 +477,7 @@ class BooClient:
             if isinstance(line, (str, dict)):
                 wire.append(line)
             else:
-                wire.append(_sig_wire(line))
+                wire.append(wire_form(line))
         fields = {"lines": wire}
         if strategy:
             fields["strategy"] = strategy
@@ -525,9 +526,6 @@ class BooClient:
             pass
 
 
-_SIG_INFO: dict = {}
-
-
 class _PlanInfo:
     """A plan the daemon registered: its id and the tensors each call must bring."""
 
@@ -569,52 +567,8 @@ def _daemon_timings(header: dict, timings: dict | None) -> None:
             timings[key] = float(v) * scale
 
 
-def _sig_key(sig):
-    """A hashable key naming a signature however it was given."""
-    return sig if not isinstance(sig, dict) else json.dumps(sig, sort_keys=True)
-
-
-def _sig_info(sig) -> tuple:
-    """(wire form, numpy dtype, result shape, result nbytes), cached per signature."""
-    key = _sig_key(sig)
-    info = _SIG_INFO.get(key)
-    if info is None:
-        obj = _sig_obj(sig)
-        dtype = np.dtype(_np_dtype(obj))
-        shape = tuple(obj.result_shape)
-        info = (_sig_wire(sig), dtype, shape, int(np.prod(shape)) * dtype.itemsize)
-        if len(_SIG_INFO) > 4096:
-            _SIG_INFO.clear()
-        _SIG_INFO[key] = info
-    return info
-
-
 def _to_numpy(a):
     from .runtime import to_numpy
 
     return to_numpy(a)
 
-
-def _sig_obj(sig):
-    from .conv import ConvSignature
-
-    if isinstance(sig, ConvSignature):
-        return sig
-    if isinstance(sig, str):
-        return ConvSignature.from_command(sig)
-    if isinstance(sig, dict):
-        return ConvSignature.from_dict(sig)
-    raise TypeError(f"expected a ConvSignature, command string or field dict, got {type(sig).__name__}")
-
-
-def _sig_wire(sig):
-    """Commands and dicts go as given; ConvSignatures as their exact field dict."""
-    if isinstance(sig, (str, dict)):
-        return sig
-    return sig.as_dict()
-
-
-def _np_dtype(sig):
-    from .runtime import numpy_dtype
-
-    return numpy_dtype(sig.dtype)

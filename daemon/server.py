@@ -1,5 +1,11 @@
 """The daemon: a ROUTER socket, a compile process pool and a kernel-call thread pool.
 
+This module holds the socket loop, admission (per-client order and queue bounds) and the request
+handlers (`_op_*`, one per op in `Daemon._handlers`). What they use lives beside it: compiles
+and single flight in `compiles.py` (`CompileService`), hot-call plans in `plans.py`
+(`PlanTable`), counters and the stats report in `stats.py` (`DaemonStats`), and what a
+signature means on the wire in `boo_shim.sig_info`, shared with the client.
+
 Threads and sockets:
 - The main thread owns the ROUTER socket (zmq sockets are not thread-safe): it receives,
   validates, dispatches, and sends every reply.
@@ -7,8 +13,8 @@ Threads and sockets:
   replies on a queue and write a byte to a wake-up pipe that the main poller also watches.
 - Requests from one client (one DEALER identity) run strictly in order: the next one starts
   when the previous reply is sent. Different clients run concurrently.
-- Compiles run in a spawn-context ProcessPoolExecutor (niced), one job per new signature no
-  matter how many clients ask (single flight). Calls to compiled kernels run on the thread pool
+- Compiles run in a spawn-context ProcessPoolExecutor (niced, owned by `CompileService`), one
+  job per new signature no matter how many clients ask (single flight). Calls to compiled kernels run on the thread pool
   and never wait for compiles.
 - Hot calls (binary headers naming a registered plan, `protocol.encode_call`) of small kernels
   run right on the main thread on IREE's local-sync device: no thread hand-off at all, which on
@@ -22,14 +28,13 @@ import errno
 import fcntl
 import functools
 import json
-import multiprocessing
 import os
 import queue
 import signal
 import threading
 import time
 import traceback
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +47,17 @@ from boo_shim import config
 from boo_shim import protocol as P
 from boo_shim import endpoints
 from boo_shim import shm
-from boo_shim.cache import KernelCache, default_cache_dir
+from boo_shim.cache import default_cache_dir
 from boo_shim.errors import BooError, MIOpenStatus, SignatureError
+from boo_shim.sig_info import SignatureInfo, signature_info
 from boo_shim.targets import parse_target
 
-from . import logs, worker
+from . import logs
+from .compiles import CompileService
+from .plans import Plan, PlanTable
+from .stats import OTHER_SIGNATURES, DaemonStats, func_name
+
+__all__ = ["Daemon", "DaemonConfig", "StartupError", "OTHER_SIGNATURES", "read_info"]
 
 # Bounds on what one peer, or all of them together, can make the daemon hold (issue: memory that
 # only grows). Hitting one answers AllocFailed (`protocol.Overloaded`) and the daemon goes on.
@@ -122,73 +133,6 @@ class _Request:
         return self.header["op"]
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a hot call needs, prepared once when the plan is registered: the loaded kernel and the
-    exact byte sizes every call's frames must have."""
-
-    plan_id: int
-    sig: object  # ConvSignature
-    strategy: str
-    kernel: object  # runtime.Kernel
-    dtype: np.dtype
-    in_shapes: tuple
-    in_nbytes: tuple
-    out_shape: tuple
-    out_nbytes: int
-    inline: bool  # runs on the main thread (small: local-sync, no hand-off)
-
-
-OTHER_SIGNATURES = "(other signatures)"
-
-
-class _Stats:
-    def __init__(self, max_signatures: int = MAX_SIGNATURES):
-        self.lock = threading.Lock()
-        self.max_signatures = max_signatures
-        self.requests = 0
-        self.errors = 0
-        self.bad_messages = 0
-        self.kernel_hits = 0  # signature already compiled/known in this daemon
-        self.disk_hits = 0  # found in the disk cache
-        self.cache_misses = 0  # compile jobs started
-        self.compiles = 0  # jobs that actually ran iree-compile
-        self.compile_seconds = 0.0
-        self.compile_failures = 0
-        self.single_flight_joins = 0
-        # func_name -> [calls, seconds, errors, command]; past max_signatures names, calls are
-        # summed under OTHER_SIGNATURES (a table per signature ever seen grows without bound).
-        self.calls: dict[str, list] = {}
-        self.ops: dict[str, int] = {}
-
-    def call(self, sig, seconds: float, ok: bool) -> None:
-        name = _func_name(sig)
-        with self.lock:
-            ent = self.calls.get(name)
-            if ent is None:
-                if len(self.calls) >= self.max_signatures:
-                    name = OTHER_SIGNATURES
-                ent = self.calls.setdefault(name, [0, 0.0, 0, None])
-            if ok:
-                ent[0] += 1
-                ent[1] += seconds
-            else:
-                ent[2] += 1
-
-
-def _rss_bytes() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 class Daemon:
     def __init__(self, config: DaemonConfig):
         self.cfg = config
@@ -196,7 +140,7 @@ class Daemon:
         self.target = parse_target(config.target)
         self.cache_dir = str(Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir())
         self.workers = max(1, config.workers or os.cpu_count() or 1)
-        self.stats = _Stats(config.max_signatures)
+        self.stats = DaemonStats(config.max_signatures)
         self.started = time.time()
         self._replies: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
@@ -206,17 +150,14 @@ class Daemon:
         self._force = False
         self._clients: dict[bytes, deque] = {}  # identity -> queued requests (present while busy)
         self._inflight = 0
-        self._lock = threading.Lock()  # guards the compile bookkeeping below
-        self._compiling: dict[tuple, cf.Future] = {}
-        # LRU-bounded (max_signatures): signatures known to be in the disk cache / loaded once.
-        self._compiled: OrderedDict[tuple, dict] = OrderedDict()
-        self._ready: OrderedDict[tuple, None] = OrderedDict()
+        self.compiles = CompileService(self.target, self.cache_dir, self.workers, self.stats,
+                                       max_pending_compiles=config.max_pending_compiles,
+                                       max_signatures=config.max_signatures)
         self._queued = 0  # requests waiting in self._clients' deques
         self._queued_bytes = 0
         self._connections = 0  # open connections (router monitor), read by the ZAP handler
         self._monitor: zmq.Socket | None = None
         self._next_sweep = 0.0
-        self._pool: cf.ProcessPoolExecutor | None = None
         self._calls: cf.ThreadPoolExecutor | None = None
         self._lock_fd: int | None = None
         self._ctx: zmq.Context | None = None
@@ -224,14 +165,7 @@ class Daemon:
         self._auth = None
         self._metrics = None
         self.shm = shm.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
-        self._sig_cache: dict = {}  # wire form -> ConvSignature (main thread only)
-        # Plans (hot calls), LRU-bounded like the loaded kernels they hold. Ids carry a random
-        # incarnation in their top bits and a counter below, so no id is ever reused, not even
-        # by a restarted daemon: a client holding an old id gets UnknownPlan and registers again.
-        self._plans: OrderedDict[int, _Plan] = OrderedDict()
-        self._plan_ids: dict[tuple, int] = {}  # (signature, strategy) -> plan id
-        self._plan_base = (int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF) << 32
-        self._plan_counter = 0
+        self.plans = PlanTable(config.kernel_capacity)
         self._handlers = {
             "hello": self._op_hello, "compile": self._op_compile, "plan": self._op_plan, "run": self._op_run,
             P.CALL_OP: self._op_call, "find": self._op_find, "warm": self._op_warm, "stats": self._op_stats,
@@ -359,22 +293,9 @@ class Daemon:
         os.replace(tmp, path)
 
     def _start_pools(self) -> None:
-        self._pool = self._new_pool()
         n = self.cfg.call_threads or max(4, 2 * (os.cpu_count() or 1))
         self._calls = cf.ThreadPoolExecutor(max_workers=n, thread_name_prefix="boo-call")
-        if self.cfg.prewarm_workers:
-            for _ in range(self.workers):
-                self._pool.submit(worker.ping)
-        # Prime what every cache lookup needs (compiler version, IR code hash).
-        from boo_shim.compile import compiler_version, _ir_code_hash
-
-        compiler_version()
-        _ir_code_hash()
-
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        # Workers get our pid so that they exit when we die, even by SIGKILL (see worker.py).
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=worker.init_worker, initargs=(os.getpid(),))
+        self.compiles.start(prewarm=self.cfg.prewarm_workers)
 
     def serve(self) -> int:
         """Run until shutdown; returns the exit code."""
@@ -526,8 +447,7 @@ class Daemon:
                 pass
         if self._calls is not None:
             self._calls.shutdown(wait=not self._force, cancel_futures=True)
-        if self._pool is not None:
-            self._pool.shutdown(wait=not self._force, cancel_futures=True)
+        self.compiles.shutdown(wait=not self._force)
         self._flush_replies()
         self._close_sockets()
         self.shm.close()
@@ -709,102 +629,21 @@ class Daemon:
             self._fail(req, e)
 
     # ------------------------------------------------------------------ compile bookkeeping
-    def _sig_key(self, sig, strategy: str) -> tuple:
-        return (sig, strategy)
-
-    def _in_disk_cache(self, sig, strategy: str) -> bool:
-        from boo_shim.compile import cache_key
-
-        key, _ = cache_key(sig, self.target, strategy, ())
-        return KernelCache(self.cache_dir).lookup(self.target.cache_id, key) is not None
-
     def compiled(self, sig, strategy: str) -> tuple[cf.Future, bool]:
-        """(future of the compile info for `sig`, joined an in-flight compile); one compile job per
-        signature however many ask."""
-        key = self._sig_key(sig, strategy)
-        with self._lock:
-            fut = self._compiling.get(key)
-            if fut is not None:
-                with self.stats.lock:
-                    self.stats.single_flight_joins += 1
-                return fut, True
-            info = self._compiled.get(key)
-            if info is not None:
-                self._compiled.move_to_end(key)
-                with self.stats.lock:
-                    self.stats.kernel_hits += 1
-                return _done({**info, "cache_hit": True, "compile_seconds": 0.0}), False
-            if self._in_disk_cache(sig, strategy):
-                info = {"cache_hit": True, "compile_seconds": 0.0, "source": "disk"}
-                self._remember(self._compiled, key, info)
-                with self.stats.lock:
-                    self.stats.disk_hits += 1
-                return _done(info), False
-            if len(self._compiling) >= self.cfg.max_pending_compiles:
-                raise P.Overloaded(f"{len(self._compiling)} compiles are pending (the limit); retry later")
-            with self.stats.lock:
-                self.stats.cache_misses += 1
-            out: cf.Future = cf.Future()
-            self._compiling[key] = out
-        logs.info("compile_start", sig=sig.func_name)
-        try:
-            job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
-        except Exception as e:  # noqa: BLE001 - a broken pool: replace it and retry once
-            logs.error("compile_pool_broken", reason=str(e))
-            self._pool = self._new_pool()
-            job = self._pool.submit(worker.compile_job, sig.as_dict(), self.target.spec, self.cache_dir, strategy)
-
-        def done(j: cf.Future) -> None:
-            try:
-                res = j.result()
-            except Exception as e:  # noqa: BLE001 - the worker process died
-                res = {"ok": False, "code": int(MIOpenStatus.InternalError), "error": "CompileError",
-                       "reason": f"compile worker failed: {type(e).__name__}: {e}"}
-            with self._lock:
-                self._compiling.pop(key, None)
-                if res.get("ok"):
-                    self._remember(self._compiled, key, {"cache_hit": True, "compile_seconds": 0.0,
-                                                         "source": "memory"})
-            with self.stats.lock:
-                if res.get("ok") and not res["cache_hit"]:
-                    self.stats.compiles += 1
-                    self.stats.compile_seconds += res["compile_seconds"]
-                elif not res.get("ok"):
-                    self.stats.compile_failures += 1
-            if res.get("ok"):
-                logs.info("compile_done", sig=sig.func_name, seconds=res["compile_seconds"],
-                          cache_hit=res["cache_hit"], strategy=res.get("strategy"))
-                out.set_result(res)
-            else:
-                logs.warning("compile_failed", sig=sig.func_name, reason=res.get("reason"))
-                out.set_exception(P.error_from_reply(res))
-
-        job.add_done_callback(done)
-        return out, False
-
-    def _remember(self, table: OrderedDict, key, value) -> None:
-        """Insert into a per-signature table, dropping the least recently used past the bound
-        (a forgotten signature is looked up in the disk cache again: correct, just slower)."""
-        table[key] = value
-        table.move_to_end(key)
-        while len(table) > self.cfg.max_signatures:
-            table.popitem(last=False)
+        """(future of the compile info for `sig`, joined an in-flight compile): `CompileService.compiled`."""
+        return self.compiles.compiled(sig, strategy)
 
     def _kernel(self, sig, strategy: str):
         from boo_shim.runtime import device_for
 
         k = self.loaded.get(sig, self.target, cache_dir=self.cache_dir, strategy=strategy,
                             device_uri=device_for(sig, self.target, self.cfg.device))
-        with self._lock:
-            self._remember(self._ready, self._sig_key(sig, strategy), None)
+        self.compiles.mark_ready(sig, strategy)
         return k
 
     def _after_compile(self, req: _Request, sig, strategy: str, job) -> None:
         """Run `job(info)` on the call pool once `sig` is compiled (immediately if it is known)."""
-        key = self._sig_key(sig, strategy)
-        with self._lock:
-            ready = key in self._ready
-        if ready:
+        if self.compiles.is_ready(sig, strategy):
             with self.stats.lock:
                 self.stats.kernel_hits += 1
             info = {"cache_hit": True, "compile_seconds": 0.0, "joined": False, "source": "memory"}
@@ -843,7 +682,7 @@ class Daemon:
             # wait for timings, which a loaded machine inflates past the limit anyway
             return True
         with self.stats.lock:
-            ent = self.stats.calls.get(_func_name(sig))
+            ent = self.stats.calls.get(func_name(sig))
             return bool(ent and ent[0] >= 3 and ent[1] / ent[0] * 1e6 < limit)
 
     def _submit_call(self, req: _Request, job, info: dict) -> None:
@@ -859,23 +698,11 @@ class Daemon:
             self._fail(req, BooError(f"daemon stopping: {e}"))
 
     def _parse_sig(self, req: _Request):
-        return self._sig_entry(req)[0]
+        return self._sig_info(req).signature
 
-    def _sig_entry(self, req: _Request) -> tuple:
-        """(signature, wire dtype, arg shapes, result shape, result nbytes), cached by wire form."""
-        obj = req.header["signature"]
-        key = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True)
-        ent = self._sig_cache.get(key)
-        if ent is None:
-            sig = P.signature_from_wire(obj)
-            wire = P.dtype_to_wire(sig.dtype)
-            result = tuple(sig.result_shape)
-            ent = (sig, wire, [tuple(x) for x in sig.arg_shapes], result,
-                   int(np.prod(result)) * P.dtype_from_wire(wire).itemsize)
-            if len(self._sig_cache) >= 4096:
-                self._sig_cache.clear()
-            self._sig_cache[key] = ent
-        return ent
+    def _sig_info(self, req: _Request) -> SignatureInfo:
+        """The request's signature, read as a peer's (`protocol.signature_from_wire`), cached."""
+        return signature_info(req.header["signature"], from_peer=True)
 
     # ------------------------------------------------------------------ ops
     def hello_info(self) -> dict:
@@ -891,30 +718,13 @@ class Daemon:
         self._finish(req, P.ok_reply(req.header, **self.hello_info()))
 
     def snapshot(self) -> dict:
-        s = self.stats
-        with s.lock:
-            calls = {
-                name: {"calls": c, "total_s": round(t, 6), "mean_ms": round(t / c * 1e3, 4) if c else None,
-                       "errors": e}
-                for name, (c, t, e, _) in sorted(s.calls.items())
-            }
-            out = {
-                "uptime_s": round(time.time() - self.started, 3), "pid": os.getpid(), "endpoint": self.endpoint,
+        head = {"uptime_s": round(time.time() - self.started, 3), "pid": os.getpid(), "endpoint": self.endpoint,
                 "target": self.target.spec, "device": self.cfg.device or self.target.driver,
-                "cache_dir": self.cache_dir, "workers": self.workers, "requests": s.requests, "errors": s.errors,
-                "bad_messages": s.bad_messages, "kernel_hits": s.kernel_hits, "disk_hits": s.disk_hits,
-                "cache_hits": s.kernel_hits + s.disk_hits, "cache_misses": s.cache_misses,
-                "compiles": s.compiles, "compile_seconds": round(s.compile_seconds, 4),
-                "compile_failures": s.compile_failures, "single_flight_joins": s.single_flight_joins,
-                "ops": dict(s.ops), "calls": calls,
-            }
-        out.update(
-            compiles_in_flight=len(self._compiling), inflight=self._inflight,
-            queued=sum(len(q) for q in list(self._clients.values())), clients_busy=len(self._clients),
-            loaded_kernels=len(self.loaded), shm_attached=len(self.shm), rss_bytes=_rss_bytes(),
-            boo=BOO_VERSION, protocol=P.PROTOCOL_VERSION,
-        )
-        return out
+                "cache_dir": self.cache_dir, "workers": self.workers}
+        live = {"compiles_in_flight": self.compiles.in_flight(), "inflight": self._inflight,
+                "queued": sum(len(q) for q in list(self._clients.values())), "clients_busy": len(self._clients),
+                "loaded_kernels": len(self.loaded), "shm_attached": len(self.shm)}
+        return self.stats.snapshot(head, live)
 
     def _op_stats(self, req: _Request) -> None:
         # `inflight` counts this stats request itself; report the others.
@@ -942,7 +752,9 @@ class Daemon:
         self._after_compile(req, sig, strategy, job)
 
     def _op_run(self, req: _Request) -> None:
-        sig, wire_dtype, want, result_shape, out_nbytes = self._sig_entry(req)
+        sig_info = self._sig_info(req)
+        sig, wire_dtype, want, out_nbytes = (sig_info.signature, sig_info.wire_dtype, sig_info.arg_shapes,
+                                             sig_info.result_nbytes)
         strategy = req.header.get("strategy", self.cfg.strategy)
         specs: list[P.TensorSpec] = req.header["inputs"]
         if len(specs) != len(want):
@@ -972,49 +784,33 @@ class Daemon:
     def _op_plan(self, req: _Request) -> None:
         """Register a signature for hot calls (compiling it first if need be): the reply's `plan`
         id is what each call then names. The same signature and strategy get the same id."""
-        sig, wire_dtype, in_shapes, result_shape, out_nbytes = self._sig_entry(req)
+        sig_info = self._sig_info(req)
+        sig, wire_dtype = sig_info.signature, sig_info.wire_dtype
         strategy = req.header.get("strategy", self.cfg.strategy)
 
         def job(info):
-            plan = self._register_plan(sig, strategy, self._kernel(sig, strategy), in_shapes, out_nbytes)
+            plan = self._register_plan(sig_info, strategy, self._kernel(sig, strategy))
             self._finish(req, P.ok_reply(
                 req.header, plan=plan.plan_id, func_name=sig.func_name,
-                inputs=[{"dtype": wire_dtype, "shape": list(s)} for s in in_shapes],
-                output={"dtype": wire_dtype, "shape": list(result_shape)}, inline=plan.inline,
+                inputs=[{"dtype": wire_dtype, "shape": list(s)} for s in sig_info.arg_shapes],
+                output={"dtype": wire_dtype, "shape": list(sig_info.result_shape)}, inline=plan.inline,
                 cache_hit=bool(info.get("cache_hit")), compile_seconds=round(info.get("compile_seconds", 0.0), 4)))
 
         self._after_compile(req, sig, strategy, job)
 
-    def _register_plan(self, sig, strategy: str, kernel, in_shapes, out_nbytes: int) -> _Plan:
+    def _register_plan(self, info: SignatureInfo, strategy: str, kernel) -> Plan:
         from boo_shim.runtime import SYNC_MAX_FLOPS
 
-        dtype = P.dtype_from_wire(P.dtype_to_wire(sig.dtype))
-        in_nbytes = tuple(int(np.prod(s)) * dtype.itemsize for s in in_shapes)
+        sig, dtype = info.signature, info.np_dtype
+        in_nbytes = tuple(int(np.prod(s)) * dtype.itemsize for s in info.arg_shapes)
         inline = bool(self.cfg.inline_run_max_us) and sig.flops <= SYNC_MAX_FLOPS and \
-            sum(in_nbytes) + out_nbytes <= (256 << 10)
-        with self._lock:
-            plan_id = self._plan_ids.get((sig, strategy))
-            plan = self._plans.get(plan_id) if plan_id is not None else None
-            if plan is None or plan.kernel is not kernel:
-                if plan is not None:
-                    del self._plans[plan_id]
-                self._plan_counter += 1
-                plan = _Plan(self._plan_base | self._plan_counter, sig, strategy, kernel, dtype, tuple(in_shapes),
-                             in_nbytes, tuple(sig.result_shape), out_nbytes, inline)
-                self._plan_ids[(sig, strategy)] = plan.plan_id
-            self._plans[plan.plan_id] = plan
-            self._plans.move_to_end(plan.plan_id)
-            while len(self._plans) > self.cfg.kernel_capacity:
-                _, old = self._plans.popitem(last=False)
-                if self._plan_ids.get((old.sig, old.strategy)) == old.plan_id:
-                    del self._plan_ids[(old.sig, old.strategy)]
-        return plan
+            sum(in_nbytes) + info.result_nbytes <= (256 << 10)
+        return self.plans.register(sig, strategy, kernel, dtype=dtype, in_shapes=info.arg_shapes,
+                                   in_nbytes=in_nbytes, out_shape=info.result_shape,
+                                   out_nbytes=info.result_nbytes, inline=inline)
 
     def _op_call(self, req: _Request) -> None:
-        with self._lock:
-            plan = self._plans.get(req.header["plan"])
-            if plan is not None:
-                self._plans.move_to_end(plan.plan_id)
+        plan = self.plans.get(req.header["plan"])
         if plan is None:
             raise P.UnknownPlan(f"call: no plan {req.header['plan']} in this daemon (it restarted or evicted "
                                 "it); register the signature again (op 'plan')")
@@ -1031,7 +827,7 @@ class Daemon:
         else:
             self._submit_call(req, lambda _info: self._run_plan(req, plan), {})
 
-    def _run_plan(self, req: _Request, plan: _Plan) -> None:
+    def _run_plan(self, req: _Request, plan: Plan) -> None:
         # Inline plans run on the main thread only, so its PreparedCall (input buffers imported
         # into IREE once) is never shared; other threads import the frames where they lie.
         prepared = plan.kernel.prepared() if plan.inline else None
@@ -1249,17 +1045,6 @@ def _versions() -> dict:
         except md.PackageNotFoundError:
             out[name] = None
     return out
-
-
-@functools.lru_cache(maxsize=4096)
-def _func_name(sig) -> str:
-    return sig.func_name
-
-
-def _done(value) -> cf.Future:
-    f: cf.Future = cf.Future()
-    f.set_result(value)
-    return f
 
 
 def _read_info(endpoint: str) -> dict:

@@ -372,8 +372,8 @@ def test_compile_queue_and_warm_are_bounded(tmp_path):
             NeverPool.submitted += 1
             return cf.Future()
 
-    d._pool = NeverPool()
-    d._in_disk_cache = lambda *a: False
+    d.compiles._pool = NeverPool()
+    d.compiles._in_disk_cache = lambda *a: False
     sigs = [ConvSignature(input_shape=[1, 1, 4 + i, 4], kernel_shape=[1, 1, 1, 1], dtype="fp32") for i in range(12)]
     for s in sigs[:8]:
         d.compiled(s, "auto")
@@ -381,7 +381,7 @@ def test_compile_queue_and_warm_are_bounded(tmp_path):
         d.compiled(sigs[8], "auto")
     assert e.value.status == MIOpenStatus.AllocFailed
     # A warm of many lines feeds the pool a few at a time instead of queuing them all.
-    d._compiling.clear()
+    d.compiles._compiling.clear()
     NeverPool.submitted = 0
     from boo_daemon.server import _Request
 
@@ -398,9 +398,9 @@ def test_per_signature_tables_are_bounded(tmp_path):
     sigs = [ConvSignature(input_shape=[1, 1, 4 + i, 4], kernel_shape=[1, 1, 1, 1], dtype="fp32") for i in range(6)]
     for s in sigs:
         d.stats.call(s, 0.001, True)
-        d._remember(d._compiled, (s, "auto"), {})
+        d.compiles._remember(d.compiles._compiled, (s, "auto"), {})
     assert len(d.stats.calls) == 4 and d.stats.calls[OTHER_SIGNATURES][0] == 3
-    assert list(d._compiled) == [(s, "auto") for s in sigs[3:]]
+    assert list(d.compiles._compiled) == [(s, "auto") for s in sigs[3:]]
 
 
 def test_fuzz_live_daemon(daemon):
