@@ -298,6 +298,10 @@ class BooClient:
             self._plans[key] = plan
         return plan
 
+    def known_plan(self, sig, strategy: str | None = None) -> "_PlanInfo | None":
+        """The plan this client holds for a signature (None before its first inline run)."""
+        return self._plans.get((wire_key(sig), strategy))
+
     def _hot_call(self, sig, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
         """Run through a plan: registered once, then each call names it. A daemon that does not
         know the id (restarted, or it evicted the plan) says so, and the plan is registered again."""

@@ -57,6 +57,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOO_VERBOSE", "0", "the shim logs repeated messages every time", "shim"),
     Variable("BOO_FIND_ITERS", "3", "timed runs per algorithm in the shim's Find", "shim"),
     Variable("BOO_SHIM_TRACE", "(off)", "a file: one JSON line of stage times per served conv call", "shim"),
+    Variable("BOO_SHIM_FAST", "1", "`0`: every conv call goes through the shim's Python (no C hot path)", "shim"),
     Variable("BOO_SHIM_DIR", "`<venv>/lib/boo-shim`", "where the shim is built", "shim build, boo-launch"),
     Variable("BOO_NATIVE_LIB", "(the next MIOpen in link order)", "the real MIOpen behind the shim",
              "shim (C)"),
@@ -179,6 +180,10 @@ def shim_find_iters() -> int:
 
 def shim_trace_path() -> str | None:
     return _get("BOO_SHIM_TRACE")
+
+
+def shim_fast() -> bool:
+    return (_get("BOO_SHIM_FAST") or "1").lower() not in ("0", "false", "no", "off")
 
 
 def shim_dir() -> str | None:

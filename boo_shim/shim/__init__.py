@@ -1,6 +1,7 @@
 """The MIOpen-compatible LD_PRELOAD shim (`libboo_miopen_shim.so`).
 
-- `build.py`: the cffi embedding build (exports every function of native/include/miopen/miopen.h);
+- `build.py`: the cffi embedding build (exports every function of native/include/miopen/miopen.h;
+  the convolution calls go through native/shim/fast_call.c first);
 - `impl.py`: the Python implementation of every entry point (runs inside the host process);
 - `descriptors.py`: handle / tensor / convolution descriptor objects and MIOpen's formulas;
 - `native.py`: the real MIOpen behind the shim (fallback and compare mode);
@@ -31,15 +32,15 @@ def default_build_dir() -> Path:
 
 
 def _sources_mtime() -> float:
-    from .build import DEFAULT_HEADER
+    from .build import DEFAULT_HEADER, FAST_CALL_SOURCE
 
     here = Path(__file__).resolve().parent
-    return max(p.stat().st_mtime for p in [here / "build.py", DEFAULT_HEADER] if p.exists())
+    return max(p.stat().st_mtime for p in [here / "build.py", DEFAULT_HEADER, FAST_CALL_SOURCE] if p.exists())
 
 
 def shim_path(build_if_missing: bool = True, rebuild_if_stale: bool = True) -> Path:
     """Absolute path of the built shim; builds it (under a file lock) when missing or older than
-    its sources (build.py, the header)."""
+    its sources (build.py, the header, native/shim/fast_call.c)."""
     out = default_build_dir()
     lib = out / LIB_NAME
     stale = lib.exists() and rebuild_if_stale and lib.stat().st_mtime < _sources_mtime()

@@ -12,7 +12,10 @@ prelude (`set_source`) adds what must exist before Python runs:
 - an initialisation failure is reported once on stderr and every entry point then returns
   `miopenStatusNotInitialized` (cffi alone would return 0 = success);
 - `boo_native_sym(name)`: `dlsym(RTLD_NEXT, name)` (or from `BOO_NATIVE_LIB`), the real
-  MIOpen behind the shim, for the native fallback.
+  MIOpen behind the shim, for the native fallback;
+- `native/shim/fast_call.c`: the three convolution entry points (`FAST_ENTRIES`) are C, and
+  serve a call the shim has served before straight from C (one binary frame to the daemon);
+  on a miss they call their Python implementation, exported to C as `boo_py_<name>`.
 
 libpython is linked with an rpath, so hosts that are not Python find it.
 """
@@ -33,6 +36,10 @@ MODULE_NAME = "_boo_miopen_shim"
 LIB_NAME = "libboo_miopen_shim.so"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HEADER = REPO_ROOT / "native" / "include" / "miopen" / "miopen.h"
+FAST_CALL_SOURCE = REPO_ROOT / "native" / "shim" / "fast_call.c"
+# Entry points whose C definition (fast_call.c) runs first; Python implements `boo_py_<name>`.
+FAST_ENTRIES = ("miopenConvolutionForward", "miopenConvolutionBackwardData", "miopenConvolutionBackwardWeights")
+PYTHON_PREFIX = "boo_py_"
 
 INIT_CODE = r'''
 import sys
@@ -47,7 +54,7 @@ except BaseException as _e:  # never let the init code fail: cffi would return 0
     import traceback
     lib.boo_report_init_failure(("boo-shim: initialisation failed, every MIOpen call returns "
                                  "miopenStatusNotInitialized:\n" + traceback.format_exc()).encode())
-    _names = ffi.string(lib.boo_exported_names()).decode().split()
+    _names = ffi.string(lib.boo_python_names()).decode().split()
     def _make(name):
         if name == "miopenGetErrorString":
             return lambda status: lib.boo_c_error_string(status)
@@ -71,6 +78,7 @@ PRELUDE = r'''
 static const char boo_venv_python[] = @VENV_PYTHON@;
 const char *boo_site_dirs(void) { return @SITE_DIRS@; }
 const char *boo_exported_names(void) { return @NAMES@; }
+const char *boo_python_names(void) { return @PYTHON_NAMES@; }
 
 static int boo_init_failed = 0;
 static pthread_once_t boo_py_once = PTHREAD_ONCE_INIT;
@@ -217,6 +225,15 @@ __attribute__((constructor)) static void boo_install_start_hook(void)
 EXTRA_CDEF = """
 const char *boo_site_dirs(void);
 const char *boo_exported_names(void);
+const char *boo_python_names(void);
+int boo_fast_load_zmq(const char *module_path);
+int boo_fast_configure(int enabled, const char *endpoint, long daemon_pid, long timeout_ms);
+void boo_fast_note(uintptr_t ptr, uint64_t content_id);
+void boo_fast_note_handle(uintptr_t ptr, int alive);
+int boo_fast_last_ms(uintptr_t handle, double *ms);
+void boo_fast_add(int direction, uint64_t x, uint64_t w, uint64_t conv, uint64_t y, uint64_t plan_id,
+                  size_t in0, size_t in1, size_t out);
+uint64_t boo_fast_count(void);
 void *boo_native_sym(const char *name);
 const char *boo_c_error_string(int error);
 void boo_report_init_failure(const char *message);
@@ -229,6 +246,19 @@ def cdef_region(header: Path = DEFAULT_HEADER) -> str:
     if not m:
         raise SystemExit(f"{header}: no BOO_CDEF_BEGIN/BOO_CDEF_END region")
     return m.group(1)
+
+
+def split_fast_entries(cdef: str) -> tuple[str, str]:
+    """(the cdef without the FAST_ENTRIES prototypes, their `extern "Python+C"` declarations
+    renamed boo_py_<name>): the exported symbol is fast_call.c's, the Python one is behind it."""
+    python_side = []
+    for name in FAST_ENTRIES:
+        m = re.search(r"miopenStatus_t\s+" + name + r"\s*\((.*?)\);", cdef, re.S)
+        if not m:
+            raise SystemExit(f"the header declares no {name}")
+        cdef = cdef[:m.start()] + cdef[m.end():]
+        python_side.append(f'extern "Python+C" miopenStatus_t {PYTHON_PREFIX}{name}({m.group(1)});')
+    return cdef, "\n".join(python_side)
 
 
 def function_names(cdef: str) -> list[str]:
@@ -255,14 +285,21 @@ def make_ffi(header: Path = DEFAULT_HEADER):
 
     cdef = cdef_region(header)
     names = function_names(cdef)
+    python_names = [PYTHON_PREFIX + n if n in FAST_ENTRIES else n for n in names]
+    exported_by_python, fast_python_side = split_fast_entries(cdef)
     exe, site_dirs = venv_paths()
     ffi = cffi.FFI()
-    ffi.embedding_api(cdef)
+    ffi.embedding_api(exported_by_python)
+    ffi.cdef(fast_python_side)
     ffi.cdef(EXTRA_CDEF)
     ffi.embedding_init_code(INIT_CODE)
     prelude = (PRELUDE.replace("@VENV_PYTHON@", _c_string(exe))
                .replace("@SITE_DIRS@", _c_string(":".join(site_dirs)))
-               .replace("@NAMES@", _c_string(" ".join(names))))
+               .replace("@NAMES@", _c_string(" ".join(names)))
+               .replace("@PYTHON_NAMES@", _c_string(" ".join(python_names))))
+    # fast_call.c calls the Python side, which cffi defines after this source: declare it
+    forward = "\n".join(re.sub(r'^extern "Python\+C" ', "", line) for line in fast_python_side.splitlines())
+    prelude += "\n" + forward + "\n#include <time.h>\n" + FAST_CALL_SOURCE.read_text()
     libdir = sysconfig.get_config_var("LIBDIR")
     ffi.set_source(
         MODULE_NAME,

@@ -96,6 +96,9 @@ class _State:
         # problem content -> ConvSignature (building one is not free); least recently used out
         self.sigs: OrderedDict = OrderedDict()
         self.sig_lock = threading.Lock()
+        from .fast import FastPath
+
+        self.fast = FastPath(ffi, lib)  # started by install(), once every setting above is read
 
     # ------------------------------------------------------------------ logging
     def log(self, msg: str, once_key=None) -> None:
@@ -244,6 +247,35 @@ def _resolve(kind: str, value):
 
 
 def _wrap(name: str, fn, kinds: str, role: str):
+    call = _wrap_call(name, fn, kinds, role)
+    if role != "set" or kinds[:1] not in ("T", "C"):
+        return call
+
+    def noting(*args):
+        # Whatever the outcome, C learns the descriptor's content now (fast.py): a Set that
+        # failed half-way must not leave C matching the content from before it.
+        try:
+            return call(*args)
+        finally:
+            _note_descriptor(kinds[0], args[0])
+
+    noting.__name__ = name
+    return noting
+
+
+def _note_descriptor(kind: str, ptr) -> None:
+    if not S.fast.enabled:
+        return
+    try:
+        S.fast.note_descriptor(_ptr(ptr), _resolve(kind, ptr))
+    except BaseException:  # noqa: BLE001 - an unknown pointer (or anything else): C forgets it
+        try:
+            S.fast.forget_descriptor(_ptr(ptr))
+        except BaseException:  # noqa: BLE001 - never let an exception reach C
+            pass
+
+
+def _wrap_call(name: str, fn, kinds: str, role: str):
     def wrapper(*args):
         try:
             objs = [_resolve(k, a) for k, a in zip(kinds, args)] + list(args[len(kinds):])
@@ -262,6 +294,8 @@ def _wrap(name: str, fn, kinds: str, role: str):
                 return 0
             _CALL.args = args
             _CALL.trace = {"fn": name, "t0": time.perf_counter()} if S.trace_path else None
+            if name in _CONV_ENTRIES:
+                S.fast.handle_served(_ptr(args[0]))  # the handle was resolved above: it is live
             try:
                 if S.disabled and name in _CONV_ENTRIES:
                     raise Fallback("BOO_DISABLE=1")
@@ -310,12 +344,16 @@ def install(ffi, lib) -> None:
     missing = [n for n in exported if n not in _ENTRIES]
     if missing:
         raise RuntimeError(f"impl.py does not implement {missing}")
-    for name in exported:
+    # The conv calls' exported symbols are C (native/shim/fast_call.c); Python is behind them
+    # under boo_py_<name>.
+    for extern_name in ffi.string(lib.boo_python_names()).decode().split():
+        name = extern_name.removeprefix("boo_py_")
         fn, kinds, role = _ENTRIES[name]
         if name == "miopenGetErrorString":
-            ffi.def_extern(name=name)(fn)
+            ffi.def_extern(name=extern_name)(fn)
         else:
-            ffi.def_extern(name=name, error=int(MIOpenStatus.InternalError))(_wrap(name, fn, kinds, role))
+            ffi.def_extern(name=extern_name, error=int(MIOpenStatus.InternalError))(_wrap(name, fn, kinds, role))
+    S.fast.start(S)
 
 
 def _ptr(p) -> int:
@@ -339,13 +377,22 @@ def _create(obj, out, ctype: str, native_name: str, *native_args) -> int:
             return st
         obj.native = out[0]
         S.table.add(obj, _ptr(out[0]))
-        return 0
-    out[0] = S.ffi.cast(ctype, S.table.add(obj))
+    else:
+        out[0] = S.ffi.cast(ctype, S.table.add(obj))
+    # a native pointer can be one a destroyed object had: C must not know it as anything yet
+    if isinstance(obj, Handle):
+        S.fast.note_handle(_ptr(out[0]), True)
+    else:
+        S.fast.forget_descriptor(_ptr(out[0]))
     return 0
 
 
 def _destroy(ptr, cls: type, what: str, native_name: str) -> int:
     obj = S.table.remove(_ptr(ptr), cls, what)
+    if cls is Handle:
+        S.fast.note_handle(_ptr(ptr), False)
+    else:
+        S.fast.forget_descriptor(_ptr(ptr))
     if obj.native is not None:
         return S.native.call(native_name, [obj.native])
     return 0
@@ -392,6 +439,11 @@ def miopenGetStream(h, stream):
 
 @entry("H")
 def miopenGetKernelTime(h, time_out):
+    fast_ms = S.fast.last_ms(_ptr(_CALL.args[0]))
+    if fast_ms is not None:  # the last conv call on this handle was served from C
+        _check_out(time_out)
+        time_out[0] = fast_ms if h.profiling else 0.0
+        return None
     if h.last_native and S.native.available:
         return S.native.call("miopenGetKernelTime", [h.native, time_out])
     _check_out(time_out)
@@ -691,6 +743,9 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
             return S.daemon_call(S.client.run, sig, *a, out=out, timings=trace)
     if alpha == 1.0 and beta == 0.0:
         run(*arrays, out=out_view)
+        if S.fast.enabled and S.execute == "daemon" and all(
+                mem.packed(d) for d in (p.x, p.w, p.y)):
+            S.fast.offer(p, sig, S.client, (arrays[0].nbytes, arrays[1].nbytes), out_view.nbytes)
     else:
         res = run(*arrays)
         acc = alpha * res.astype(np.float64)

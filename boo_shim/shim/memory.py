@@ -77,6 +77,12 @@ class HostMemory:
         return np.lib.stride_tricks.as_strided(
             base, shape=desc.lens, strides=[s * dt.itemsize for s in desc.strides], writeable=writable)
 
+    def packed(self, desc: TensorDesc) -> bool:
+        """Whether the tensor's bytes, as they lie, are its layout-order array (no gaps, no
+        permutation): what the C hot path can send and fill as is."""
+        r = self._recipe(desc)
+        return r.packed_in_layout and r.count * r.dtype.itemsize == desc.num_bytes
+
     def layout_view(self, ptr: int, desc: TensorDesc) -> np.ndarray:
         """The tensor in its memory-layout order (a view: contiguous when the tensor is packed)."""
         if not ptr:

@@ -38,7 +38,10 @@ class NativeLib:
             p = self.lib.boo_native_sym(name.encode())
             if p == self.ffi.NULL:
                 raise NativeUnavailable(f"no native MIOpen library behind the shim provides {name}")
-            f = self.ffi.cast(self.ffi.typeof(getattr(self.lib, name)), p)
+            # the prototype: our own export of the name (the conv calls' C wrappers are not
+            # visible to cffi; their Python side boo_py_<name> has the same prototype)
+            ours = getattr(self.lib, name, None) or getattr(self.lib, "boo_py_" + name)
+            f = self.ffi.cast(self.ffi.typeof(ours), p)
             with self._lock:
                 self._fns[name] = f
         return f

@@ -7,13 +7,25 @@
  * WARMUP calls; prints one line "calls=N p50_us=... p99_us=... mean_us=... min_us=...".
  * With N C H W K it is a 1x1 convolution of that size instead (for bandwidth: large tensors,
  * little arithmetic).
+ *
+ * SHIM_BENCH_FRESH_DESCRIPTORS=1: every call creates, sets and destroys its descriptors around
+ * the convolution, as PyTorch's Conv_miopen.cpp does (three tensor descriptors, a convolution
+ * descriptor with its group count); the times are then of the whole sequence, and the line
+ * adds desc_p50_us, the descriptor calls' share.
+ *
+ * SHIM_BENCH_PAUSE=I:S: before call I, print "paused" and sleep S seconds (a test restarts the
+ * daemon meanwhile).
  */
-#define _POSIX_C_SOURCE 199309L
+#define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime */
 #include "miopen/miopen.h"
 
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int cmp(const void* a, const void* b)
 {
@@ -63,37 +75,85 @@ int main(int argc, char** argv)
         x[i] = (float)(i % 7) - 3.0f;
     for(size_t i = 0; i < nw; ++i)
         w[i] = (float)(i % 5) - 2.0f;
+    const char* fresh_env = getenv("SHIM_BENCH_FRESH_DESCRIPTORS");
+    int fresh = fresh_env != NULL && strcmp(fresh_env, "1") == 0;
     miopenHandle_t h;
     miopenTensorDescriptor_t xd, wd, yd;
     miopenConvolutionDescriptor_t cd;
     CK(miopenCreate(&h));
-    CK(miopenCreateTensorDescriptor(&xd));
-    CK(miopenCreateTensorDescriptor(&wd));
-    CK(miopenCreateTensorDescriptor(&yd));
-    CK(miopenCreateConvolutionDescriptor(&cd));
-    CK(miopenSet4dTensorDescriptor(xd, miopenFloat, n, c, hh, ww));
-    CK(miopenSet4dTensorDescriptor(wd, miopenFloat, k, c, r, r));
-    CK(miopenSet4dTensorDescriptor(yd, miopenFloat, n, k, hh, ww));
-    CK(miopenInitConvolutionDescriptor(cd, miopenConvolution, pad, pad, 1, 1, 1, 1));
+#define SET_DESCRIPTORS()                                                                  \
+    do                                                                                     \
+    {                                                                                      \
+        CK(miopenCreateTensorDescriptor(&xd));                                             \
+        CK(miopenCreateTensorDescriptor(&wd));                                             \
+        CK(miopenCreateTensorDescriptor(&yd));                                             \
+        CK(miopenCreateConvolutionDescriptor(&cd));                                        \
+        CK(miopenSet4dTensorDescriptor(xd, miopenFloat, n, c, hh, ww));                    \
+        CK(miopenSet4dTensorDescriptor(wd, miopenFloat, k, c, r, r));                      \
+        CK(miopenSet4dTensorDescriptor(yd, miopenFloat, n, k, hh, ww));                    \
+        CK(miopenInitConvolutionDescriptor(cd, miopenConvolution, pad, pad, 1, 1, 1, 1));  \
+        CK(miopenSetConvolutionGroupCount(cd, 1));                                         \
+    } while(0)
+#define DESTROY_DESCRIPTORS()                                                              \
+    do                                                                                     \
+    {                                                                                      \
+        CK(miopenDestroyTensorDescriptor(xd));                                             \
+        CK(miopenDestroyTensorDescriptor(wd));                                             \
+        CK(miopenDestroyTensorDescriptor(yd));                                             \
+        CK(miopenDestroyConvolutionDescriptor(cd));                                        \
+    } while(0)
+    int pause_at = -1, pause_s = 0;
+    const char* pause_env = getenv("SHIM_BENCH_PAUSE");
+    if(pause_env != NULL && sscanf(pause_env, "%d:%d", &pause_at, &pause_s) != 2)
+        return 2;
+    if(!fresh)
+        SET_DESCRIPTORS();
     const float alpha = 1.0f, beta = 0.0f;
     double* t = malloc(sizeof(double) * (size_t)iters);
-    if(t == NULL)
+    double* td = malloc(sizeof(double) * (size_t)iters);
+    if(t == NULL || td == NULL)
         return 1;
     for(int i = 0; i < warmup + iters; ++i)
     {
+        if(i == pause_at)
+        {
+            printf("paused\n");
+            fflush(stdout);
+            sleep((unsigned)pause_s);
+        }
         double t0 = now_us();
+        if(fresh)
+            SET_DESCRIPTORS();
+        double t1 = now_us();
         CK(miopenConvolutionForward(h, &alpha, xd, x, wd, w, cd, miopenConvolutionFwdAlgoDirect, &beta, yd, y,
                                     NULL, 0));
+        double t2 = now_us();
+        if(fresh)
+            DESTROY_DESCRIPTORS();
         if(i >= warmup)
-            t[i - warmup] = now_us() - t0;
+        {
+            t[i - warmup]  = now_us() - t0;
+            td[i - warmup] = (t1 - t0) + (now_us() - t2);
+        }
     }
+    if(!fresh)
+        DESTROY_DESCRIPTORS();
     double sum = 0;
     for(int i = 0; i < iters; ++i)
         sum += t[i];
     qsort(t, (size_t)iters, sizeof(double), cmp);
-    printf("calls=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f min_us=%.1f\n", iters, t[iters / 2],
+    qsort(td, (size_t)iters, sizeof(double), cmp);
+    printf("calls=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f min_us=%.1f", iters, t[iters / 2],
            t[(int)(iters * 0.99) < iters ? (int)(iters * 0.99) : iters - 1], sum / iters, t[0]);
+    if(fresh)
+        printf(" desc_p50_us=%.1f", td[iters / 2]);
+    /* under the boo shim: how many calls its C hot path served (native/shim/fast_call.c) */
+    uint64_t (*fast_count)(void) = (uint64_t(*)(void))dlsym(RTLD_DEFAULT, "boo_fast_count");
+    if(fast_count != NULL)
+        printf(" fast_calls=%llu", (unsigned long long)fast_count());
+    printf("\n");
     free(t);
+    free(td);
     free(x);
     free(w);
     free(y);

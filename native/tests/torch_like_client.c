@@ -39,6 +39,8 @@
  */
 #include "test_util.h"
 
+#include <dlfcn.h>
+
 #include <stdbool.h>
 
 enum
@@ -705,6 +707,10 @@ int main(int argc, char** argv)
         ++g_failed_calls;
     printf("summary: %d cases, %d iterations, %d checks, %d passed, %d failed, %d failed MIOpen calls\n", n_cases,
            iters, g_checks, g_passed, g_checks - g_passed, g_failed_calls);
+    /* under the boo shim: how many calls its C hot path served (native/shim/fast_call.c) */
+    unsigned long long (*fast_count)(void) = (unsigned long long (*)(void))dlsym(RTLD_DEFAULT, "boo_fast_count");
+    if(fast_count != NULL)
+        printf("boo fast path: %llu calls\n", fast_count());
     free(only);
     return (g_checks > 0 && g_passed == g_checks && g_failed_calls == 0) ? 0 : 1;
 }

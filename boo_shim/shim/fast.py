@@ -1,0 +1,132 @@
+"""The shim's C hot path (`native/shim/fast_call.c`), from the Python side.
+
+C serves a convolution call without entering Python when it has a *fast entry* for it. Python
+decides everything about those entries:
+
+- every descriptor content gets an id from a counter (never reused), and after every Create,
+  Set and Destroy Python tells C which id each descriptor pointer now holds (`note_descriptor`;
+  0 = none). A changed or re-created descriptor therefore never matches an old entry, and
+  programs that build fresh descriptors for every call (PyTorch) still match, by content;
+- after serving a call itself through the daemon, Python offers it (`offer`): only a plain call
+  qualifies (alpha 1, beta 0, all three tensors packed in their layout, a plan the client holds,
+  a daemon on an ipc endpoint) and only when nothing needs Python to see each call (tracing,
+  BOO_COMPARE, BOO_LOG_CMD, BOO_DISABLE, local execution, BOO_SHIM_FAST=0).
+
+A fast call that fails (a dead or restarted daemon, an error reply) drops its entry and runs the
+Python path, which then re-offers it after checking which daemon answers now.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .. import config
+from .descriptors import ConvDesc, TensorDesc
+
+DIRECTIONS = {"fwd": 0, "bwd": 1, "wrw": 2}  # fast_call.c's BOO_FAST_FWD/BWD/WRW
+MAX_CONTENT_IDS = 1 << 16  # past this many contents the table starts afresh (ids keep counting)
+MAX_OFFERED = 4096
+
+
+class FastPath:
+    def __init__(self, ffi, lib):
+        self.ffi, self.lib = ffi, lib
+        self.enabled = False
+        self.why_off = "not started"
+        self._lock = threading.Lock()
+        self._content_ids: dict[tuple, int] = {}
+        self._next_id = 1
+        self._daemon_pid: int | None = None
+        self._offered: set[tuple] = set()
+
+    def start(self, state) -> None:
+        """Turn the path on where nothing needs Python to see every call."""
+        reasons = [why for off, why in (
+            (not config.shim_fast(), "BOO_SHIM_FAST=0"), (state.execute != "daemon", "BOO_EXECUTE=local"),
+            (state.compare, "BOO_COMPARE"), (bool(state.trace_path), "BOO_SHIM_TRACE"),
+            (state.log_cmd, "BOO_LOG_CMD"), (state.disabled, "BOO_DISABLE")) if off]
+        if not reasons:
+            try:
+                import zmq.backend.cython._zmq as pyzmq_backend
+
+                if self.lib.boo_fast_load_zmq(pyzmq_backend.__file__.encode()) != 0:
+                    reasons.append("libzmq not found through pyzmq")
+            except ImportError as e:
+                reasons.append(f"pyzmq's backend: {e}")
+        self.enabled = not reasons
+        self.why_off = ", ".join(reasons) or None
+
+    # ------------------------------------------------------------------ what C may match on
+    def content_id(self, obj) -> int:
+        """The id of a descriptor's current content; 0 when it has none boo can use."""
+        if obj.unsupported or (isinstance(obj, TensorDesc) and not obj.is_set):
+            return 0
+        key = (type(obj).__name__, obj.key())
+        with self._lock:
+            cid = self._content_ids.get(key)
+            if cid is None:
+                if len(self._content_ids) >= MAX_CONTENT_IDS:
+                    self._content_ids.clear()  # old ids just stop matching
+                cid = self._content_ids[key] = self._next_id
+                self._next_id += 1
+        return cid
+
+    def note_descriptor(self, ptr: int, obj) -> None:
+        if self.enabled:
+            self.lib.boo_fast_note(ptr, self.content_id(obj) if isinstance(obj, (TensorDesc, ConvDesc)) else 0)
+
+    def forget_descriptor(self, ptr: int) -> None:
+        if self.enabled:
+            self.lib.boo_fast_note(ptr, 0)
+
+    def note_handle(self, ptr: int, alive: bool) -> None:
+        if self.enabled:
+            self.lib.boo_fast_note_handle(ptr, 1 if alive else 0)
+
+    def handle_served(self, ptr: int) -> None:
+        """Python served a conv call on this handle: its last call was not a fast one."""
+        if self.enabled:
+            self.lib.boo_fast_note_handle(ptr, 1)
+
+    def last_ms(self, ptr: int) -> float | None:
+        """The time of the last conv call on the handle when it took the fast path, else None."""
+        if not self.enabled:
+            return None
+        out = self.ffi.new("double *")
+        return float(out[0]) if self.lib.boo_fast_last_ms(ptr, out) else None
+
+    def calls(self) -> int:
+        return int(self.lib.boo_fast_count())
+
+    # ------------------------------------------------------------------ entries
+    def offer(self, problem, sig, client, in_nbytes: tuple[int, int], out_nbytes: int) -> None:
+        """Offer a call Python just served through the daemon (alpha 1, beta 0, packed tensors:
+        the caller checked). Does nothing when the client holds no plan for it."""
+        if not self.enabled or not client.endpoint.startswith("ipc://"):
+            return
+        plan = client.known_plan(sig)
+        if plan is None:
+            return
+        ids = [self.content_id(d) for d in (problem.x, problem.w, problem.conv, problem.y)]
+        if not all(ids):
+            return
+        key = (problem.direction, *ids)
+        with self._lock:
+            again = key in self._offered
+            if len(self._offered) >= MAX_OFFERED:
+                self._offered.clear()
+            self._offered.add(key)
+        if self._daemon_pid is None or again:
+            # First offer, or C gave this call back: which daemon answers now? (A restarted one
+            # has another pid; C watches that pid while it waits for a reply.)
+            pid = client.hello().get("pid")
+            if type(pid) is not int:
+                return
+            if pid != self._daemon_pid or self._daemon_pid is None:
+                timeout_ms = int(client.compile_timeout_s * 1000)
+                if not self.lib.boo_fast_configure(1, client.endpoint.encode(), pid, timeout_ms):
+                    self.enabled, self.why_off = False, "the C side refused the configuration"
+                    return
+                self._daemon_pid = pid
+        self.lib.boo_fast_add(DIRECTIONS[problem.direction], *ids, plan.plan_id, in_nbytes[0], in_nbytes[1],
+                              out_nbytes)

@@ -1,0 +1,139 @@
+"""The shim's C hot path (native/shim/fast_call.c, boo_shim/shim/fast.py), with real programs.
+
+A convolution the shim has served once, with descriptors of the same content, is served from C
+without entering Python. These tests check that it is taken (the programs print how many calls
+it served), that it is never taken with stale descriptors, and that a daemon killed or restarted
+in the middle of a stream of fast calls leaves the program with an error or with correct
+answers, never hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from daemon_helpers import cleanup_short_dirs, cli, short_dir  # noqa: E402,F401
+from native_harness import run_program
+from test_torch_client import failures, summary
+
+FAST = re.compile(r"fast_calls=(\d+)")
+CLIENT_FAST = re.compile(r"boo fast path: (\d+) calls")
+
+
+def bench(tree, endpoint, iters, warmup=10, env_extra=None, **kw):
+    env = {"BOO_FALLBACK": "error", **(env_extra or {})}
+    return run_program(tree, "shim_bench", [iters, warmup], shim=True, endpoint=endpoint, env_extra=env, **kw)
+
+
+def fast_calls(p) -> int:
+    m = FAST.search(p.stdout)
+    assert m, p.stdout + p.stderr[-2000:]
+    return int(m.group(1))
+
+
+def test_repeated_calls_take_the_c_path(native_tree, boo_daemon):
+    on = bench(native_tree, boo_daemon, 200)
+    assert on.returncode == 0, on.stderr[-2000:]
+    assert fast_calls(on) == 209  # all but the first, which Python served and offered
+    off = bench(native_tree, boo_daemon, 50, env_extra={"BOO_SHIM_FAST": "0"})
+    assert off.returncode == 0 and fast_calls(off) == 0
+    # what needs Python to see every call keeps it off
+    traced = bench(native_tree, boo_daemon, 20, env_extra={"BOO_LOG_CMD": "1"})
+    assert traced.returncode == 0 and fast_calls(traced) == 0
+    assert traced.stderr.count("[LogCmdConvolution]") == 30  # every call, as the user asked
+
+
+def test_fresh_descriptors_every_call_still_hit(native_tree, boo_daemon):
+    """PyTorch's pattern: descriptors created, set and destroyed around every call; equal
+    content, so the C path serves all but the first."""
+    p = bench(native_tree, boo_daemon, 100, env_extra={"SHIM_BENCH_FRESH_DESCRIPTORS": "1"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert fast_calls(p) == 109
+
+
+def test_torch_like_client_checked_results_on_both_paths(native_tree, boo_daemon):
+    """Every case checked against float64 by the program itself, with fresh descriptors every
+    call: once with the C path (which serves the second pass's repeated calls), once without."""
+    for fast, env in ((True, {}), (False, {"BOO_SHIM_FAST": "0"})):
+        p = run_program(native_tree, "torch_like_client", ["--iters", "2"], shim=True, endpoint=boo_daemon,
+                        env_extra={"BOO_FALLBACK": "error", **env}, timeout=600)
+        cases, iters, checks, passed, failed, bad_calls = summary(p)
+        assert p.returncode == 0 and failed == 0 and bad_calls == 0, failures(p)
+        served = int(CLIENT_FAST.search(p.stdout).group(1))
+        assert (served > 20) if fast else served == 0, p.stdout[-500:]
+
+
+def test_churn_between_layers_never_hits_stale(native_tree, boo_daemon):
+    """Two layers identical but for dilation, alternating, descriptors recreated every call at
+    the addresses the other layer's just had: each result must be its own, and most calls must
+    still be served from C (so the check is of the C path)."""
+    p = run_program(native_tree, "torch_like_client", ["--only", "dilpair", "--no-attrs", "--iters", "6"],
+                    shim=True, endpoint=boo_daemon, env_extra={"BOO_FALLBACK": "error"})
+    cases, iters, checks, passed, failed, bad_calls = summary(p)
+    assert (cases, iters) == (2, 6) and p.returncode == 0 and failed == 0 and bad_calls == 0, failures(p)
+    assert int(CLIENT_FAST.search(p.stdout).group(1)) >= checks // 2
+
+
+def _own_daemon(prefix):
+    d = short_dir(prefix)
+    endpoint = f"ipc://{d}/d.sock"
+    cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "1", check=True)
+    return d, endpoint
+
+
+def _daemon_pid(endpoint) -> int:
+    from boo_shim.client import BooClient
+
+    with BooClient(endpoint, timeout_s=30) as c:
+        return c.hello()["pid"]
+
+
+def test_daemon_killed_mid_stream_gives_an_error_fast(native_tree):
+    d, endpoint = _own_daemon("boo-fk-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
+    env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error")
+    prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100000000", "10"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3.0)  # well into the stream of fast calls
+        assert prog.poll() is None, prog.communicate()
+        os.kill(_daemon_pid(endpoint), signal.SIGKILL)
+        t0 = time.monotonic()
+        out, err = prog.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        if prog.poll() is None:
+            prog.kill()
+        cli("stop", "--endpoint", endpoint, timeout=30)
+    assert prog.returncode == 1 and "failed" in err, (prog.returncode, err[-2000:])
+    assert took < 5.0, f"the program needed {took:.1f} s to see the daemon gone"
+
+
+def test_daemon_restarted_mid_stream_is_picked_up(native_tree):
+    """The daemon restarts while the program pauses: its next call names a plan the new daemon
+    never made; C gives the call back, Python registers the plan again, and the stream goes on
+    from C."""
+    d, endpoint = _own_daemon("boo-fr-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
+    env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error",
+               SHIM_BENCH_PAUSE="60:8")
+    prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100", "10"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert prog.stdout.readline().strip() == "paused"
+        cli("stop", "--endpoint", endpoint, timeout=60, check=True)
+        cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "1", check=True)
+        out, err = prog.communicate(timeout=120)
+    finally:
+        if prog.poll() is None:
+            prog.kill()
+        cli("stop", "--endpoint", endpoint, timeout=30)
+    assert prog.returncode == 0, err[-2000:]
+    n = int(FAST.search(out).group(1))
+    assert n == 108, out  # 110 calls: the first and the first after the restart went through Python
