@@ -9,14 +9,18 @@ p50/p99 are over all calls of all rounds:
 
   bare zmq REQ/REP        two processes, 1-byte messages: the floor of any daemon round trip
   python client -> daemon BooClient.run, tensors inline (a plan, then one binary frame a call)
-  shim -> daemon          native/tests/shim_bench.c under LD_PRELOAD (BOO_EXECUTE=daemon)
+  shim -> daemon          native/tests/shim_bench.c under LD_PRELOAD (BOO_EXECUTE=daemon): the C
+                          hot path (native/shim/fast_call.c) serves every call after the first
+  ... Python path         the same with BOO_SHIM_FAST=0: every call through the shim's Python
+  ... fresh descriptors   C hot path, descriptors created/set/destroyed around every call (PyTorch)
   shim, local             the same program with BOO_EXECUTE=local (kernel in the program)
   in-process local-task   runtime kernel .run() on IREE's task device (worker threads)
   in-process local-sync   the same on the synchronous device (caller's thread)
   ... prepared            the same through a PreparedCall (argument list imported once): the floor
   reference libMIOpen     the C loops of native/reference, for scale
 
-Then the shim -> daemon call broken into stages, from BOO_SHIM_TRACE lines (medians):
+Then the shim -> daemon call through the Python path broken into stages, from BOO_SHIM_TRACE
+lines (medians; tracing needs Python to see each call, so it turns the C path off):
 C entry/exit (the program's wall time minus the Python side), lookup (descriptors ->
 signature), views (numpy views of the caller's memory), encode, transport (send -> reply,
 less the daemon's own time), daemon (receipt -> reply ready, less the kernel), kernel, decode,
@@ -133,7 +137,11 @@ def main() -> int:
 
         shim_env = dict(env, LD_PRELOAD=str(shim), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error")
         paths_prog = {
-            "shim -> daemon": ProgramPath(bench, dict(shim_env, BOO_EXECUTE="daemon")),
+            "shim -> daemon (C hot path)": ProgramPath(bench, dict(shim_env, BOO_EXECUTE="daemon")),
+            "shim -> daemon, Python path (BOO_SHIM_FAST=0)": ProgramPath(
+                bench, dict(shim_env, BOO_EXECUTE="daemon", BOO_SHIM_FAST="0")),
+            "shim -> daemon, fresh descriptors every call": ProgramPath(
+                bench, dict(shim_env, BOO_EXECUTE="daemon", SHIM_BENCH_FRESH_DESCRIPTORS="1")),
             "shim, local (BOO_EXECUTE=local)": ProgramPath(bench, dict(shim_env, BOO_EXECUTE="local")),
             "reference libMIOpen (C loops)": ProgramPath(bench, env),
         }
@@ -208,7 +216,7 @@ def main() -> int:
             ("decode reply", dec),
             ("copy-out and the rest of the call", run_us - enc - transport - dec),
         ]
-        lines += ["", f"shim -> daemon, stage medians over {len(recs)} traced calls "
+        lines += ["", f"shim -> daemon through the Python path, stage medians over {len(recs)} traced calls "
                       f"(program p50 {traced_total['p50_us']:.1f} us):", "",
                   "| stage | us |", "|---|---:|"]
         lines += [f"| {name} | {v:.1f} |" for name, v in stages]
