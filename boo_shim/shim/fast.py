@@ -18,12 +18,13 @@ Python path, which then re-offers it after checking which daemon answers now.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from .. import config
 from .descriptors import ConvDesc, TensorDesc
 
-DIRECTIONS = {"fwd": 0, "bwd": 1, "wrw": 2}  # fast_call.c's BOO_FAST_FWD/BWD/WRW
+DIRECTIONS = {"fwd": 0, "bwd": 1, "wrw": 2}  # the direction codes of fast_call.c
 MAX_CONTENT_IDS = 1 << 16  # past this many contents the table starts afresh (ids keep counting)
 MAX_OFFERED = 4096
 
@@ -37,6 +38,7 @@ class FastPath:
         self._content_ids: dict[tuple, int] = {}
         self._next_id = 1
         self._daemon_pid: int | None = None
+        self._configured_in: int | None = None  # our pid then (a forked child configures anew)
         self._offered: set[tuple] = set()
 
     def start(self, state) -> None:
@@ -116,17 +118,17 @@ class FastPath:
             if len(self._offered) >= MAX_OFFERED:
                 self._offered.clear()
             self._offered.add(key)
-        if self._daemon_pid is None or again:
+        if self._daemon_pid is None or again or self._configured_in != os.getpid():
             # First offer, or C gave this call back: which daemon answers now? (A restarted one
             # has another pid; C watches that pid while it waits for a reply.)
             pid = client.hello().get("pid")
             if type(pid) is not int:
                 return
-            if pid != self._daemon_pid or self._daemon_pid is None:
+            if pid != self._daemon_pid or self._configured_in != os.getpid():
                 timeout_ms = int(client.compile_timeout_s * 1000)
                 if not self.lib.boo_fast_configure(1, client.endpoint.encode(), pid, timeout_ms):
                     self.enabled, self.why_off = False, "the C side refused the configuration"
                     return
-                self._daemon_pid = pid
+                self._daemon_pid, self._configured_in = pid, os.getpid()
         self.lib.boo_fast_add(DIRECTIONS[problem.direction], *ids, plan.plan_id, in_nbytes[0], in_nbytes[1],
                               out_nbytes)

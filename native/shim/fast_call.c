@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define BOO_FAST_DONE 0
 #define BOO_FAST_MISS 1
@@ -198,6 +199,7 @@ static struct
     long timeout_ms;
     uint64_t generation; /* bumped by every (re)configuration: threads reconnect */
     void *ctx;
+    pid_t owner; /* the process that configured it: a forked child must not use its sockets */
 } boo_fast = {0};
 
 static size_t boo_fast_hash(int direction, const uint64_t content[4])
@@ -254,14 +256,15 @@ int boo_fast_configure(int enabled, const char *endpoint, long daemon_pid, long 
     pthread_mutex_lock(&boo_fast_lock);
     if(enabled && (boo_zmq.ctx_new == NULL || endpoint == NULL || strlen(endpoint) >= sizeof(boo_fast.endpoint)))
         enabled = 0;
-    if(enabled && boo_fast.ctx == NULL)
-        boo_fast.ctx = boo_zmq.ctx_new();
+    if(enabled && (boo_fast.ctx == NULL || boo_fast.owner != getpid()))
+        boo_fast.ctx = boo_zmq.ctx_new(); /* a forked child leaves its parent's context alone */
     if(boo_fast.ctx == NULL)
         enabled = 0;
     boo_fast.enabled = enabled;
     if(endpoint != NULL && strlen(endpoint) < sizeof(boo_fast.endpoint))
         strcpy(boo_fast.endpoint, endpoint);
     boo_fast.daemon_pid = (pid_t)daemon_pid;
+    boo_fast.owner = getpid();
     boo_fast.timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
     boo_fast.generation++;
     memset(boo_fast_entries, 0, sizeof(boo_fast_entries));
@@ -362,6 +365,7 @@ uint64_t boo_fast_count(void)
 typedef struct
 {
     void *sock;
+    pid_t owner; /* the process that opened `sock` (after a fork, not ours to close) */
     uint64_t generation;
     uint64_t next_id;
 } boo_fast_thread;
@@ -372,7 +376,7 @@ static pthread_once_t boo_fast_key_once = PTHREAD_ONCE_INIT;
 static void boo_fast_thread_exit(void *p)
 {
     boo_fast_thread *t = p;
-    if(t->sock != NULL && boo_zmq.close != NULL)
+    if(t->sock != NULL && boo_zmq.close != NULL && t->owner == getpid())
         boo_zmq.close(t->sock);
     free(t);
 }
@@ -381,7 +385,7 @@ static void boo_fast_make_key(void) { pthread_key_create(&boo_fast_key, boo_fast
 
 static void boo_fast_drop_socket(boo_fast_thread *t)
 {
-    if(t->sock != NULL)
+    if(t->sock != NULL && t->owner == getpid())
         boo_zmq.close(t->sock);
     t->sock = NULL;
 }
@@ -389,7 +393,7 @@ static void boo_fast_drop_socket(boo_fast_thread *t)
 /* This thread's connected socket for the current configuration, or NULL. */
 static void *boo_fast_socket(boo_fast_thread *t, uint64_t generation, const char *endpoint, void *ctx)
 {
-    if(t->sock != NULL && t->generation == generation)
+    if(t->sock != NULL && t->generation == generation && t->owner == getpid())
         return t->sock;
     boo_fast_drop_socket(t);
     void *s = boo_zmq.socket(ctx, BOO_ZMQ_DEALER);
@@ -405,6 +409,7 @@ static void *boo_fast_socket(boo_fast_thread *t, uint64_t generation, const char
         return NULL;
     }
     t->sock = s;
+    t->owner = getpid();
     t->generation = generation;
     return s;
 }
@@ -442,8 +447,8 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
                          const void *x_desc, const void *w_desc, const void *conv_desc, const void *y_desc,
                          const void *in0, const void *in1, void *out)
 {
-    if(!__atomic_load_n(&boo_fast.enabled, __ATOMIC_RELAXED))
-        return BOO_FAST_MISS;
+    if(!__atomic_load_n(&boo_fast.enabled, __ATOMIC_RELAXED) || boo_fast.owner != getpid())
+        return BOO_FAST_MISS; /* (a forked child shares no zmq context with its parent) */
     if(alpha == NULL || beta == NULL || in0 == NULL || in1 == NULL || out == NULL ||
        *(const float *)alpha != 1.0f || *(const float *)beta != 0.0f)
         return BOO_FAST_MISS;
