@@ -137,3 +137,21 @@ def test_daemon_restarted_mid_stream_is_picked_up(native_tree):
     assert prog.returncode == 0, err[-2000:]
     n = int(FAST.search(out).group(1))
     assert n == 108, out  # 110 calls: the first and the first after the restart went through Python
+
+
+def test_descriptors_changed_in_place_seeded(native_tree, boo_daemon):
+    """native/tests/descriptor_mutation.c: one set of descriptors re-Set in place (shapes,
+    padding, stride, dilation, groups) in a seeded random order, every result checked against
+    a direct loop and a guard zone after the output. Against the reference library first (the
+    program's own loop is right), then through the shim with three seeds; the C path serves most
+    calls, so its invalidation is what is checked."""
+    ref = run_program(native_tree, "descriptor_mutation", [7, 200])
+    assert ref.returncode == 0 and "mismatches=0" in ref.stdout, ref.stdout + ref.stderr
+    for seed in (1, 2, 3):
+        p = run_program(native_tree, "descriptor_mutation", [seed, 250], shim=True, endpoint=boo_daemon,
+                        env_extra={"BOO_FALLBACK": "error"})
+        assert p.returncode == 0 and "mismatches=0" in p.stdout, p.stdout + p.stderr[-3000:]
+        assert fast_calls(p) >= 200, p.stdout
+    off = run_program(native_tree, "descriptor_mutation", [4, 60], shim=True, endpoint=boo_daemon,
+                      env_extra={"BOO_FALLBACK": "error", "BOO_SHIM_FAST": "0"})
+    assert off.returncode == 0 and fast_calls(off) == 0, off.stdout + off.stderr[-3000:]
