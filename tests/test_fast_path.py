@@ -155,3 +155,35 @@ def test_descriptors_changed_in_place_seeded(native_tree, boo_daemon):
     off = run_program(native_tree, "descriptor_mutation", [4, 60], shim=True, endpoint=boo_daemon,
                       env_extra={"BOO_FALLBACK": "error", "BOO_SHIM_FAST": "0"})
     assert off.returncode == 0 and fast_calls(off) == 0, off.stdout + off.stderr[-3000:]
+
+
+def test_descriptor_table_against_a_model(native_tree):
+    """The C side's pointer -> content-id table (open addressing, backward-shift deletion), fuzzed
+    with a seed against a dict: pointers 16 bytes apart, as allocations are, so that probe runs
+    form and deletions have to shift them. A slip here would hand a descriptor an old content."""
+    import ctypes
+    import random
+
+    lib = ctypes.CDLL(str(native_tree["shim"]))  # its constructor only sets a hook: no Python runs
+    lib.boo_fast_note.argtypes = [ctypes.c_size_t, ctypes.c_uint64]
+    lib.boo_fast_descriptor_content.argtypes = [ctypes.c_size_t]
+    lib.boo_fast_descriptor_content.restype = ctypes.c_uint64
+    rng = random.Random(16)
+    base = 0x7F0000001000
+    pool = [base + 16 * i for i in range(3000)]
+    model: dict[int, int] = {}
+    for step in range(60000):
+        ptr = rng.choice(pool)
+        if rng.random() < 0.45:
+            lib.boo_fast_note(ptr, 0)
+            model.pop(ptr, None)
+        else:
+            cid = rng.randrange(1, 1 << 40)
+            lib.boo_fast_note(ptr, cid)
+            model[ptr] = cid
+        if step % 5000 == 4999:
+            for p in pool:
+                assert lib.boo_fast_descriptor_content(p) == model.get(p, 0), (step, hex(p))
+    for p in pool:
+        lib.boo_fast_note(p, 0)
+    assert all(lib.boo_fast_descriptor_content(p) == 0 for p in pool)

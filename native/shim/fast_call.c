@@ -306,6 +306,16 @@ void boo_fast_note_handle(uintptr_t ptr, int alive)
     pthread_mutex_unlock(&boo_fast_lock);
 }
 
+/* The content id C holds for descriptor `ptr` (0: none); for tests of the table. */
+uint64_t boo_fast_descriptor_content(uintptr_t ptr)
+{
+    pthread_mutex_lock(&boo_fast_lock);
+    boo_ptr_slot *s = boo_ptr_find(&boo_descriptors, ptr);
+    uint64_t id = s != NULL ? s->content_id : 0;
+    pthread_mutex_unlock(&boo_fast_lock);
+    return id;
+}
+
 /* 1 and the time when the last conv call on `handle` took the fast path. */
 int boo_fast_last_ms(uintptr_t handle, double *ms)
 {
