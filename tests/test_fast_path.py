@@ -143,15 +143,21 @@ def test_descriptors_changed_in_place_seeded(native_tree, boo_daemon):
     """native/tests/descriptor_mutation.c: one set of descriptors re-Set in place (shapes,
     padding, stride, dilation, groups) in a seeded random order, every result checked against
     a direct loop and a guard zone after the output. Against the reference library first (the
-    program's own loop is right), then through the shim with three seeds; the C path serves most
-    calls, so its invalidation is what is checked."""
-    ref = run_program(native_tree, "descriptor_mutation", [7, 200])
-    assert ref.returncode == 0 and "mismatches=0" in ref.stdout, ref.stdout + ref.stderr
+    program's own loop is right), then through the shim with three seeds and in immediate mode;
+    the C path serves most calls, so its invalidation is what is checked."""
+    for extra in ([], ["immediate"]):
+        ref = run_program(native_tree, "descriptor_mutation", [7, 100, *extra])
+        assert ref.returncode == 0 and "mismatches=0" in ref.stdout, ref.stdout + ref.stderr
     for seed in (1, 2, 3):
         p = run_program(native_tree, "descriptor_mutation", [seed, 250], shim=True, endpoint=boo_daemon,
                         env_extra={"BOO_FALLBACK": "error"})
         assert p.returncode == 0 and "mismatches=0" in p.stdout, p.stdout + p.stderr[-3000:]
         assert fast_calls(p) >= 200, p.stdout
+    # immediate mode (PyTorch's default path), and a wrong solution id refused with BadParm
+    imm = run_program(native_tree, "descriptor_mutation", [5, 150, "immediate"], shim=True, endpoint=boo_daemon,
+                      env_extra={"BOO_FALLBACK": "error"})
+    assert imm.returncode == 0 and "mismatches=0" in imm.stdout, imm.stdout + imm.stderr[-3000:]
+    assert fast_calls(imm) >= 120, imm.stdout
     off = run_program(native_tree, "descriptor_mutation", [4, 60], shim=True, endpoint=boo_daemon,
                       env_extra={"BOO_FALLBACK": "error", "BOO_SHIM_FAST": "0"})
     assert off.returncode == 0 and fast_calls(off) == 0, off.stdout + off.stderr[-3000:]

@@ -13,7 +13,7 @@ prelude (`set_source`) adds what must exist before Python runs:
   `miopenStatusNotInitialized` (cffi alone would return 0 = success);
 - `boo_native_sym(name)`: `dlsym(RTLD_NEXT, name)` (or from `BOO_NATIVE_LIB`), the real
   MIOpen behind the shim, for the native fallback;
-- `native/shim/fast_call.c`: the three convolution entry points (`FAST_ENTRIES`) are C, and
+- `native/shim/fast_call.c`: the six convolution entry points (`FAST_ENTRIES`) are C, and
   serve a call the shim has served before straight from C (one binary frame to the daemon);
   on a miss they call their Python implementation, exported to C as `boo_py_<name>`.
 
@@ -38,7 +38,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HEADER = REPO_ROOT / "native" / "include" / "miopen" / "miopen.h"
 FAST_CALL_SOURCE = REPO_ROOT / "native" / "shim" / "fast_call.c"
 # Entry points whose C definition (fast_call.c) runs first; Python implements `boo_py_<name>`.
-FAST_ENTRIES = ("miopenConvolutionForward", "miopenConvolutionBackwardData", "miopenConvolutionBackwardWeights")
+FAST_ENTRIES = ("miopenConvolutionForward", "miopenConvolutionBackwardData", "miopenConvolutionBackwardWeights",
+                "miopenConvolutionForwardImmediate", "miopenConvolutionBackwardDataImmediate",
+                "miopenConvolutionBackwardWeightsImmediate")
 PYTHON_PREFIX = "boo_py_"
 
 INIT_CODE = r'''

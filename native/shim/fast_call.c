@@ -581,7 +581,12 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
     return BOO_FAST_FAILED;
 }
 
-/* ---- the three convolution entry points: C first, then Python -------------------------------- */
+/* ---- the six convolution entry points: C first, then Python ---------------------------------- */
+/* Immediate mode has no alpha/beta (it is alpha 1, beta 0) and names boo's solution for the
+ * direction (the ids GetSolution hands out: 1, 2, 3); any other id goes to Python, which says
+ * BadParm. PyTorch uses immediate mode unless cudnn.benchmark is on. */
+static const float boo_one = 1.0f, boo_zero = 0.0f;
+
 miopenStatus_t miopenConvolutionForward(miopenHandle_t handle, const void *alpha,
                                         const miopenTensorDescriptor_t xDesc, const void *x,
                                         const miopenTensorDescriptor_t wDesc, const void *w,
@@ -623,4 +628,47 @@ miopenStatus_t miopenConvolutionBackwardWeights(miopenHandle_t handle, const voi
         return miopenStatusSuccess;
     return boo_py_miopenConvolutionBackwardWeights(handle, alpha, dyDesc, dy, xDesc, x, convDesc, algo, beta, dwDesc,
                                                    dw, workSpace, workSpaceSize);
+}
+
+miopenStatus_t miopenConvolutionForwardImmediate(miopenHandle_t handle, const miopenTensorDescriptor_t wDesc,
+                                                 const void *w, const miopenTensorDescriptor_t xDesc, const void *x,
+                                                 const miopenConvolutionDescriptor_t convDesc,
+                                                 const miopenTensorDescriptor_t yDesc, void *y, void *workSpace,
+                                                 size_t workSpaceSize, const uint64_t solution_id)
+{
+    if(solution_id == 1 &&
+       boo_fast_call(BOO_FAST_FWD, handle, &boo_one, &boo_zero, xDesc, wDesc, convDesc, yDesc, x, w, y) ==
+           BOO_FAST_DONE)
+        return miopenStatusSuccess;
+    return boo_py_miopenConvolutionForwardImmediate(handle, wDesc, w, xDesc, x, convDesc, yDesc, y, workSpace,
+                                                    workSpaceSize, solution_id);
+}
+
+miopenStatus_t miopenConvolutionBackwardDataImmediate(miopenHandle_t handle, const miopenTensorDescriptor_t dyDesc,
+                                                      const void *dy, const miopenTensorDescriptor_t wDesc,
+                                                      const void *w, const miopenConvolutionDescriptor_t convDesc,
+                                                      const miopenTensorDescriptor_t dxDesc, void *dx, void *workSpace,
+                                                      size_t workSpaceSize, const uint64_t solution_id)
+{
+    if(solution_id == 2 &&
+       boo_fast_call(BOO_FAST_BWD, handle, &boo_one, &boo_zero, dxDesc, wDesc, convDesc, dyDesc, dy, w, dx) ==
+           BOO_FAST_DONE)
+        return miopenStatusSuccess;
+    return boo_py_miopenConvolutionBackwardDataImmediate(handle, dyDesc, dy, wDesc, w, convDesc, dxDesc, dx,
+                                                         workSpace, workSpaceSize, solution_id);
+}
+
+miopenStatus_t miopenConvolutionBackwardWeightsImmediate(miopenHandle_t handle, const miopenTensorDescriptor_t dyDesc,
+                                                         const void *dy, const miopenTensorDescriptor_t xDesc,
+                                                         const void *x, const miopenConvolutionDescriptor_t convDesc,
+                                                         const miopenTensorDescriptor_t dwDesc, void *dw,
+                                                         void *workSpace, size_t workSpaceSize,
+                                                         const uint64_t solution_id)
+{
+    if(solution_id == 3 &&
+       boo_fast_call(BOO_FAST_WRW, handle, &boo_one, &boo_zero, xDesc, dwDesc, convDesc, dyDesc, dy, x, dw) ==
+           BOO_FAST_DONE)
+        return miopenStatusSuccess;
+    return boo_py_miopenConvolutionBackwardWeightsImmediate(handle, dyDesc, dy, xDesc, x, convDesc, dwDesc, dw,
+                                                            workSpace, workSpaceSize, solution_id);
 }

@@ -1,7 +1,7 @@
 /*
  * boo: descriptors changed in place between convolution calls, checked against direct loops.
  *
- *   descriptor_mutation [SEED] [CALLS]
+ *   descriptor_mutation [SEED] [CALLS] [immediate]
  *
  * One handle and one set of descriptors for the whole run. Before each call a seeded random
  * choice re-Sets some of them in place (same pointers, new content): the tensor shapes, the
@@ -9,6 +9,10 @@
  * one exactly). Every call's result is compared with an fp32 direct loop computed here. A shim
  * that keyed anything on descriptor pointers, or that missed a Set, returns the previous
  * configuration's result (or writes past the output); this program then reports a mismatch.
+ *
+ * With "immediate", every call is miopenConvolutionForwardImmediate with the solution id
+ * GetSolution gave (PyTorch's default path), and at the end one call names a solution id of
+ * another direction, which must be refused with BadParm.
  *
  * Prints one line: "calls=N mismatches=M" (and fast_calls=K under the boo shim); exit 0 when
  * every result matched.
@@ -21,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct
 {
@@ -91,6 +96,7 @@ int main(int argc, char** argv)
 {
     rng_state = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
     int calls = argc > 2 ? atoi(argv[2]) : 200;
+    int immediate = argc > 3 && strcmp(argv[3], "immediate") == 0;
     int call_no = -1;
     enum { CAP = 1 << 16 };
     float* x = malloc(sizeof(float) * CAP);
@@ -140,8 +146,18 @@ int main(int argc, char** argv)
         size_t ny = (size_t)g->n * g->k * ho * wo;
         for(size_t i = 0; i < ny + 64; ++i)
             y[i] = NAN;
-        CK(miopenConvolutionForward(h, &alpha, xd, x, wd, w, cd, miopenConvolutionFwdAlgoDirect, &beta, yd, y, NULL,
-                                    0));
+        if(immediate)
+        {
+            miopenConvSolution_t sol;
+            size_t count = 0;
+            CK(miopenConvolutionForwardGetSolution(h, wd, xd, cd, yd, 1, &count, &sol));
+            if(count < 1)
+                return 1;
+            CK(miopenConvolutionForwardImmediate(h, wd, w, xd, x, cd, yd, y, NULL, 0, sol.solution_id));
+        }
+        else
+            CK(miopenConvolutionForward(h, &alpha, xd, x, wd, w, cd, miopenConvolutionFwdAlgoDirect, &beta, yd, y,
+                                        NULL, 0));
         direct_conv(g, x, w, ref);
         int bad = 0;
         for(size_t i = 0; i < ny && !bad; ++i)
@@ -153,6 +169,18 @@ int main(int argc, char** argv)
             ++mismatches;
             if(mismatches <= 5)
                 fprintf(stderr, "call %d (config %d): result differs from the direct loop\n", call_no, next);
+        }
+    }
+    if(immediate)
+    {
+        miopenConvSolution_t sol;
+        size_t count = 0;
+        CK(miopenConvolutionForwardGetSolution(h, wd, xd, cd, yd, 1, &count, &sol));
+        miopenStatus_t st = miopenConvolutionForwardImmediate(h, wd, w, xd, x, cd, yd, y, NULL, 0, sol.solution_id + 1);
+        if(st != miopenStatusBadParm)
+        {
+            fprintf(stderr, "a wrong solution id gave status %d, not BadParm\n", (int)st);
+            ++mismatches;
         }
     }
     CK(miopenDestroyTensorDescriptor(xd));
