@@ -281,7 +281,7 @@ class BooClient:
         self._check_if_unconnected()
         rid = next(self._ids)
         t_encode = time.perf_counter()
-        msg = [P.encode_call(rid, plan_id, P.frame_buffers(arrays))]
+        msg = [P.encode_call(rid, plan_id, arrays)]  # C-contiguous arrays join as they are
         return self._exchange(msg, rid, P.CALL_OP, timeout_s, timings, t_encode)
 
     def _plan(self, key: tuple, wire, strategy: str | None, timeout_s) -> "_PlanInfo":
@@ -337,7 +337,8 @@ class BooClient:
         try:
             while True:
                 try:
-                    conn.sock.send_multipart(msg, flags=zmq.NOBLOCK, copy=False)
+                    # pyzmq copies frames under 64 KiB anyway; asking for that skips its Frame objects
+                    conn.sock.send_multipart(msg, flags=zmq.NOBLOCK, copy=len(msg) == 1 and len(msg[0]) < (64 << 10))
                     break
                 except zmq.Again:
                     # No pipe to the peer (e.g. a failed handshake) or a full queue: wait a bit.
