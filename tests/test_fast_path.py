@@ -122,14 +122,14 @@ def test_daemon_restarted_mid_stream_is_picked_up(native_tree):
     d, endpoint = _own_daemon("boo-fr-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
     env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error",
-               SHIM_BENCH_PAUSE="60:8")
-    prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100", "10"], env=env,
+               SHIM_BENCH_PAUSE="60")
+    prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100", "10"], env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert prog.stdout.readline().strip() == "paused"
         cli("stop", "--endpoint", endpoint, timeout=60, check=True)
         cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "1", check=True)
-        out, err = prog.communicate(timeout=120)
+        out, err = prog.communicate("go\n", timeout=120)  # the new daemon answers: go on
     finally:
         if prog.poll() is None:
             prog.kill()

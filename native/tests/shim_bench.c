@@ -13,8 +13,8 @@
  * descriptor with its group count); the times are then of the whole sequence, and the line
  * adds desc_p50_us, the descriptor calls' share.
  *
- * SHIM_BENCH_PAUSE=I:S: before call I, print "paused" and sleep S seconds (a test restarts the
- * daemon meanwhile).
+ * SHIM_BENCH_PAUSE=I: before call I, print "paused" and wait for a line on stdin (a test
+ * restarts the daemon meanwhile, then lets it go on).
  */
 #define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime */
 #include "miopen/miopen.h"
@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static int cmp(const void* a, const void* b)
 {
@@ -102,9 +101,9 @@ int main(int argc, char** argv)
         CK(miopenDestroyTensorDescriptor(yd));                                             \
         CK(miopenDestroyConvolutionDescriptor(cd));                                        \
     } while(0)
-    int pause_at = -1, pause_s = 0;
+    int pause_at = -1;
     const char* pause_env = getenv("SHIM_BENCH_PAUSE");
-    if(pause_env != NULL && sscanf(pause_env, "%d:%d", &pause_at, &pause_s) != 2)
+    if(pause_env != NULL && sscanf(pause_env, "%d", &pause_at) != 1)
         return 2;
     if(!fresh)
         SET_DESCRIPTORS();
@@ -117,9 +116,11 @@ int main(int argc, char** argv)
     {
         if(i == pause_at)
         {
+            char line[64];
             printf("paused\n");
             fflush(stdout);
-            sleep((unsigned)pause_s);
+            if(fgets(line, sizeof(line), stdin) == NULL)
+                return 2;
         }
         double t0 = now_us();
         if(fresh)
