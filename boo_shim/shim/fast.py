@@ -18,6 +18,7 @@ Python path, which then re-offers it after checking which daemon answers now.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
@@ -36,7 +37,7 @@ class FastPath:
         self.why_off = "not started"
         self._lock = threading.Lock()
         self._content_ids: dict[tuple, int] = {}
-        self._next_id = 1
+        self._ids = itertools.count(1)  # next() is atomic under the GIL: no id is handed out twice
         self._daemon_pid: int | None = None
         self._configured_in: int | None = None  # our pid then (a forked child configures anew)
         self._offered: set[tuple] = set()
@@ -64,13 +65,13 @@ class FastPath:
         if obj.unsupported or (isinstance(obj, TensorDesc) and not obj.is_set):
             return 0
         key = (type(obj).__name__, obj.key())
-        with self._lock:
-            cid = self._content_ids.get(key)
-            if cid is None:
-                if len(self._content_ids) >= MAX_CONTENT_IDS:
-                    self._content_ids.clear()  # old ids just stop matching
-                cid = self._content_ids[key] = self._next_id
-                self._next_id += 1
+        cid = self._content_ids.get(key)
+        if cid is None:
+            # Two threads racing here may give one content two ids (one of them then just stops
+            # matching); one id never names two contents.
+            if len(self._content_ids) >= MAX_CONTENT_IDS:
+                self._content_ids.clear()  # old ids just stop matching
+            cid = self._content_ids.setdefault(key, next(self._ids))
         return cid
 
     def note_descriptor(self, ptr: int, obj) -> None:
