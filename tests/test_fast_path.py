@@ -193,3 +193,16 @@ def test_descriptor_table_against_a_model(native_tree):
     for p in pool:
         lib.boo_fast_note(p, 0)
     assert all(lib.boo_fast_descriptor_content(p) == 0 for p in pool)
+
+
+def test_many_program_threads_on_the_c_path(native_tree, boo_daemon):
+    """native/tests/shim_threads.c: 6 threads, each with its own handle and descriptors, 30 calls
+    each (all but the first few served from C, a socket per thread); every result bit-identical
+    across threads, and the sum as the reference library's."""
+    plain = run_program(native_tree, "shim_threads", [6, 30])
+    p = run_program(native_tree, "shim_threads", [6, 30], shim=True, endpoint=boo_daemon,
+                    env_extra={"BOO_FALLBACK": "error"})
+    assert plain.returncode == 0 and p.returncode == 0, p.stdout + p.stderr[-2000:]
+    a = float(re.search(r"checksum=(\S+)", plain.stdout).group(1))
+    b = float(re.search(r"checksum=(\S+)", p.stdout).group(1))
+    assert abs(a - b) <= 1e-3 * max(1.0, abs(a))
