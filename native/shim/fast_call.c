@@ -63,7 +63,8 @@ enum
     BOO_ZMQ_LINGER = 17,
     BOO_ZMQ_SNDHWM = 23,
     BOO_ZMQ_RCVHWM = 24,
-    BOO_ZMQ_POLLIN = 1
+    BOO_ZMQ_POLLIN = 1,
+    BOO_ZMQ_DONTWAIT = 1
 };
 
 static struct
@@ -522,7 +523,7 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
     memcpy(p + 24, in0, entry.in_nbytes[0]);
     memcpy(p + 24 + entry.in_nbytes[0], in1, entry.in_nbytes[1]);
     double t0 = boo_fast_now_ms();
-    if(boo_zmq.msg_send(&msg, sock, 0) < 0)
+    if(boo_zmq.msg_send(&msg, sock, BOO_ZMQ_DONTWAIT) < 0) /* never block on a full or peerless pipe */
     {
         boo_zmq.msg_close(&msg);
         boo_fast_drop_socket(t);
