@@ -294,8 +294,8 @@ def _wrap_call(name: str, fn, kinds: str, role: str):
                 return 0
             _CALL.args = args
             _CALL.trace = {"fn": name, "t0": time.perf_counter()} if S.trace_path else None
-            if name in _CONV_ENTRIES:
-                S.fast.handle_served(_ptr(args[0]))  # the handle was resolved above: it is live
+            if name in _RUN_ENTRIES:
+                S.fast.handle_served(_ptr(args[0]))  # (resolved above: a live handle)
             try:
                 if S.disabled and name in _CONV_ENTRIES:
                     raise Fallback("BOO_DISABLE=1")
@@ -1088,5 +1088,9 @@ def miopenConvolutionBackwardBias(h, alpha, dyd, dy, beta, dbd, db):
 
 
 # entry points that go through boo (and so may fall back / are disabled by BOO_DISABLE)
+# the entry points that run a convolution (and so set the time miopenGetKernelTime reports)
+_RUN_ENTRIES = {f"miopenConvolution{d}{m}" for d in ("Forward", "BackwardData", "BackwardWeights")
+                for m in ("", "Immediate")} | {f"miopenFindConvolution{d}Algorithm"
+                                               for d in ("Forward", "BackwardData", "BackwardWeights")}
 _CONV_ENTRIES = {n for n in list(_ENTRIES) if n.startswith(("miopenConvolutionForward", "miopenConvolutionBackward",
                                                              "miopenFind"))}
