@@ -93,10 +93,16 @@ def _daemon_pid(endpoint) -> int:
         return c.hello()["pid"]
 
 
+def _shim_env(tree, endpoint, fallback: str, **extra) -> dict:
+    """This environment without boo's settings, plus the shim in front of the program."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
+    env.update(LD_PRELOAD=str(tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK=fallback, **extra)
+    return env
+
+
 def test_daemon_killed_mid_stream_gives_an_error_fast(native_tree):
     d, endpoint = _own_daemon("boo-fk-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
-    env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error")
+    env = _shim_env(native_tree, endpoint, "error")
     prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100000000", "10"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -119,9 +125,7 @@ def test_daemon_restarted_mid_stream_is_picked_up(native_tree):
     never made; C gives the call back, Python registers the plan again, and the stream goes on
     from C."""
     d, endpoint = _own_daemon("boo-fr-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
-    env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="error",
-               SHIM_BENCH_PAUSE="60")
+    env = _shim_env(native_tree, endpoint, "error", SHIM_BENCH_PAUSE="60")
     prog = subprocess.Popen([str(native_tree["bin"] / "shim_bench"), "100", "10"], env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -213,8 +217,7 @@ def test_daemon_killed_and_restarted_under_a_checked_stream(native_tree):
     the native library, calls after a restart come back to boo and to the C path; nothing may be
     wrong, hang or crash."""
     d, endpoint = _own_daemon("boo-fc-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOO_") and k != "LD_PRELOAD"}
-    env.update(LD_PRELOAD=str(native_tree["shim"]), BOO_ENDPOINT=endpoint, BOO_FALLBACK="native")
+    env = _shim_env(native_tree, endpoint, "native")
     prog = subprocess.Popen([str(native_tree["bin"] / "descriptor_mutation"), "11", "4000"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
