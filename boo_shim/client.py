@@ -37,7 +37,7 @@ from . import endpoints
 from . import shm
 from .errors import SignatureError
 from .protocol import DaemonError, DaemonTimeout, DaemonUnavailable, ProtocolError
-from .sig_info import signature_info, wire_form, wire_key
+from .sig_info import signature_info, wire_form
 
 __all__ = ["BooClient", "DaemonError", "DaemonUnavailable", "DaemonTimeout", "ProtocolError",
            "DEFAULT_TIMEOUT_S", "DEFAULT_COMPILE_TIMEOUT_S"]
@@ -300,15 +300,15 @@ class BooClient:
 
     def known_plan(self, sig, strategy: str | None = None) -> "_PlanInfo | None":
         """The plan this client holds for a signature (None before its first inline run)."""
-        return self._plans.get((wire_key(sig), strategy))
+        return self._plans.get((signature_info(sig).signature, strategy))
 
-    def _hot_call(self, sig, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
+    def _hot_call(self, info, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
         """Run through a plan: registered once, then each call names it. A daemon that does not
-        know the id (restarted, or it evicted the plan) says so, and the plan is registered again."""
-        key = (wire_key(sig), strategy)
-        wire = signature_info(sig).wire
+        know the id (restarted, or it evicted the plan) says so, and the plan is registered again.
+        Plans are keyed by the signature itself, however the caller named it."""
+        key = (info.signature, strategy)
         for attempt in range(2):
-            plan = self._plan(key, wire, strategy, timeout_s)
+            plan = self._plan(key, info.wire, strategy, timeout_s)
             plan.check(arrays)
             plan_id = plan.plan_id
             try:
@@ -431,7 +431,7 @@ class BooClient:
         if use_shm is None:
             use_shm = self.shm_possible and total >= self.shm_threshold
         if not use_shm:
-            header, frames = self._hot_call(sig, strategy, arrays, timeout_s, timings)
+            header, frames = self._hot_call(info, strategy, arrays, timeout_s, timings)
             _daemon_timings(header, timings)
             if len(frames) != 1 or len(frames[0]) != out_nbytes:
                 raise ProtocolError(f"run: the daemon sent {len(frames)} frames / "

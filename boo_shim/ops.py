@@ -210,12 +210,9 @@ def _execute(sig: ConvSignature, args: list[torch.Tensor], execute: str) -> torc
     try:
         if execute == "daemon":
             return to_torch(_client().run(sig, *[to_numpy(a) for a in args]))
-        # small kernels: local-sync (no worker wake-ups) and this thread's PreparedCall
+        # small kernels on local-sync (no worker wake-ups), through this thread's PreparedCall
         kernel = get_kernel(sig, "cpu", device_uri=device_for(sig, "cpu"))
-        prepared = kernel.prepared()
-        if prepared is not None:
-            return to_torch(prepared(*[to_numpy(a) for a in args]))
-        return kernel(*args)
+        return to_torch(kernel.call(*[to_numpy(a) for a in args]))
     except (SignatureError, UnsupportedError, CompileError) as e:
         # Daemon-reported errors are instances of these too; an absent daemon is not, and is
         # raised: the user asked for the daemon.

@@ -8,6 +8,7 @@ many threads and several processes calling at once.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -283,3 +284,34 @@ def test_errors_from_the_fast_path_keep_their_class(client):
         client._call((1 << 62) + 99, [np.zeros(3, np.float32)], 30, None)
     assert isinstance(e.value, DaemonError) and e.value.status == MIOpenStatus.NotInitialized
     assert client.hello()["ok"]
+
+
+@functools.cache
+def _random_signature():
+    """bench/compile_sweep.py's seeded generator of random valid small signatures (1D/2D/3D,
+    every dtype, mixed layouts, groups and depthwise, stride, dilation, padding, transposed,
+    bias), loaded from the benchmark rather than written twice."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "compile_sweep.py"
+    spec = importlib.util.spec_from_file_location("boo_compile_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.random_signature
+
+
+@pytest.mark.parametrize("index", range(10))
+def test_seeded_random_signatures_through_plans(client, index):
+    """A seeded sweep: each signature through the hot call, against the JSON run through shared
+    memory (bit for bit) and a float64 reference (MIOpen's metric and tolerance)."""
+    from boo_shim.numerics import TOLERANCES, miopen_error, reference
+    from boo_shim.runtime import to_torch
+
+    sig = _random_signature()(3, index)  # seed 3: every direction, groups, depthwise, a bias
+    args = sample(sig, seed=index)
+    fast = client.run(sig, *args)
+    np.testing.assert_array_equal(fast, client.run(sig, *args, use_shm=True))
+    ref = reference(sig, [to_torch(np.ascontiguousarray(a)) for a in args])
+    assert miopen_error(to_torch(np.ascontiguousarray(fast)), ref) <= TOLERANCES[sig.dtype], sig.to_command()
+    assert client.known_plan(sig) is not None  # it went as a hot call

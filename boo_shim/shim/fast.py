@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 
 from .. import config
 from .descriptors import ConvDesc, TensorDesc
 
 DIRECTIONS = {"fwd": 0, "bwd": 1, "wrw": 2}  # the direction codes of fast_call.c
 MAX_CONTENT_IDS = 1 << 16  # past this many contents the table starts afresh (ids keep counting)
-MAX_OFFERED = 4096
 
 
 class FastPath:
@@ -35,12 +33,11 @@ class FastPath:
         self.ffi, self.lib = ffi, lib
         self.enabled = False
         self.why_off = "not started"
-        self._lock = threading.Lock()
         self._content_ids: dict[tuple, int] = {}
         self._ids = itertools.count(1)  # next() is atomic under the GIL: no id is handed out twice
         self._daemon_pid: int | None = None
         self._configured_in: int | None = None  # our pid then (a forked child configures anew)
-        self._offered: set[tuple] = set()
+        self._failures_seen = 0  # C's count of calls it gave back, when we last asked the daemon
 
     def start(self, state) -> None:
         """Turn the path on where nothing needs Python to see every call."""
@@ -98,9 +95,6 @@ class FastPath:
         out = self.ffi.new("double *")
         return float(out[0]) if self.lib.boo_fast_last_ms(ptr, out) else None
 
-    def calls(self) -> int:
-        return int(self.lib.boo_fast_count())
-
     # ------------------------------------------------------------------ entries
     def offer(self, problem, sig, client, in_nbytes: tuple[int, int], out_nbytes: int) -> None:
         """Offer a call Python just served through the daemon (alpha 1, beta 0, packed tensors:
@@ -113,15 +107,12 @@ class FastPath:
         ids = [self.content_id(d) for d in (problem.x, problem.w, problem.conv, problem.y)]
         if not all(ids):
             return
-        key = (problem.direction, *ids)
-        with self._lock:
-            again = key in self._offered
-            if len(self._offered) >= MAX_OFFERED:
-                self._offered.clear()
-            self._offered.add(key)
-        if self._daemon_pid is None or again or self._configured_in != os.getpid():
-            # First offer, or C gave this call back: which daemon answers now? (A restarted one
-            # has another pid; C watches that pid while it waits for a reply.)
+        failures = int(self.lib.boo_fast_failures())
+        if self._daemon_pid is None or failures != self._failures_seen or self._configured_in != os.getpid():
+            # First offer, or C gave calls back since we last looked: which daemon answers now?
+            # (A restarted one has another pid; C watches that pid while it waits for a reply.)
+            # An offer after a mere miss (an entry C dropped to make room) costs no round trip.
+            self._failures_seen = failures
             pid = client.hello().get("pid")
             if type(pid) is not int:
                 return

@@ -15,7 +15,6 @@ BOO_DEVICE, BOO_FIND_ITERS, BOO_DAEMON_AUTOSTART, BOO_ENDPOINT (docs/shim.md).
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
@@ -730,13 +729,11 @@ def _run_boo(h: Handle, p: Problem, sig, ptrs: dict, alpha: float, beta: float) 
         trace["views_us"] = (t0 - t_views) * 1e6
     if S.execute == "local":
         kernel = S.local_kernel(sig)
-        # small kernels: this thread's argument list, imported into IREE once
-        call = kernel.prepared() or functools.partial(kernel.run, check=False)
 
         def run(*a, out=None):
-            r = call(*a, out=out)  # shapes and dtypes come from the signature
+            r = kernel.call(*a, out=out)  # shapes and dtypes come from the signature
             if trace is not None:
-                trace["kernel_us"] = getattr(call, "last_seconds", kernel.last_seconds) * 1e6
+                trace["kernel_us"] = kernel.last_seconds * 1e6
             return r
     else:
         def run(*a, out=None):

@@ -364,12 +364,18 @@ void boo_fast_add(int direction, uint64_t x, uint64_t w, uint64_t conv, uint64_t
     pthread_mutex_unlock(&boo_fast_lock);
 }
 
-/* How many calls took the fast path in this process (tests and benchmarks read it). */
-static uint64_t boo_fast_calls = 0;
+/* How many calls took the fast path in this process (tests and benchmarks read it), and how
+ * many went out and were given back (Python checks which daemon answers when this grows). */
+static uint64_t boo_fast_calls = 0, boo_fast_failed = 0;
 
 uint64_t boo_fast_count(void)
 {
     return __atomic_load_n(&boo_fast_calls, __ATOMIC_RELAXED);
+}
+
+uint64_t boo_fast_failures(void)
+{
+    return __atomic_load_n(&boo_fast_failed, __ATOMIC_RELAXED);
 }
 
 /* ---- this thread's socket -------------------------------------------------------------------- */
@@ -574,6 +580,7 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
     /* A reply we did not expect (an error, a restarted daemon that does not know the plan) or
      * none: forget the entry and the socket; the Python path takes it from here. */
     boo_fast_drop_socket(t);
+    __atomic_add_fetch(&boo_fast_failed, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&boo_fast_lock);
     boo_fast_entry *gone = boo_fast_find(direction, content);
     if(gone != NULL)
