@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 TINY = "conv -n 1 -c 4 -H 8 -W 8 -k 4 -y 3 -x 3 -p 1 -q 1 -F 1"
-LARGE = "conv -n 1 -c 1 -H 2048 -W 2048 -k 1 -y 1 -x 1 -F 1"  # 16 MiB in, 16 MiB out (fp32)
+# 16 MiB in, 16 MiB out (fp32), 16 multiply-adds a value: a kernel that runs at memory speed
+LARGE = "conv -n 1 -c 16 -H 512 -W 512 -k 16 -y 1 -x 1 -F 1 --in_layout NHWC --fil_layout NHWC --out_layout NHWC"
 
 
 def pct(xs, p):
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
 
     from boo_shim.client import BooClient
     from boo_shim.conv import ConvSignature
-    from boo_shim.runtime import LoadedKernels
+    from boo_shim.runtime import LoadedKernels, aligned
 
     own = args.endpoint is None
     tmp = tempfile.mkdtemp(prefix="boo-bench-", dir="/tmp")
@@ -128,15 +129,19 @@ def main(argv=None) -> int:
         results["latency_us"] = {k: {"p50": pct(v, 50), "p99": pct(v, 99)} for k, v in lat.items()}
 
         # 2. Large tensors: bytes in + bytes out per second.
-        b = inputs(large)
+        b = [aligned(x) for x in inputs(large)]
         moved = sum(x.nbytes for x in b) + int(np.prod(large.result_shape)) * 4
+        into = aligned(np.empty(large.result_shape, np.float32))
         src = np.ones(moved // 4, np.float32)
         dst = np.empty_like(src)
         bw = {
             "plain memcpy (np.copyto, same bytes)": timed(lambda: np.copyto(dst, src), args.large_iters, warm=3),
             "in-process Kernel.run": timed(lambda: k_large.run(*b), args.large_iters, warm=3),
+            "in-process Kernel.run, out=": timed(lambda: k_large.run(*b, out=into), args.large_iters, warm=3),
             "daemon run, inline frames": timed(lambda: client.run(large, *b, use_shm=False), args.large_iters, warm=3),
             "daemon run, shared memory": timed(lambda: client.run(large, *b, use_shm=True), args.large_iters, warm=3),
+            "daemon run, shared memory, out=": timed(lambda: client.run(large, *b, use_shm=True, out=into),
+                                                     args.large_iters, warm=3),
         }
         results["large"] = {"bytes": moved, **{k: {"ms": float(np.median(v)) * 1e3,
                                                     "GB/s": moved / float(np.median(v)) / 1e9}

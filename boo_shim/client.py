@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -110,6 +111,30 @@ class _Conn:
         self.connected = False
         self.problem: str | None = None  # why the peer looks gone, if it does
         self.shm = _ShmSegment()
+        self.channel: socket.socket | None = None  # this thread's call channel (protocol.py)
+        self.channel_served = False  # a reply came on it
+        self.channel_off = False  # it failed: this connection sticks to the ZeroMQ socket
+
+    def open_channel(self, path: str, timeout_s: float) -> socket.socket | None:
+        if self.channel is None and not self.channel_off:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.settimeout(timeout_s)
+                s.connect(path)
+            except OSError:
+                s.close()
+                self.channel_off = True
+                return None
+            self.channel, self.channel_served = s, False
+        return self.channel
+
+    def drop_channel(self, lost: bool = False) -> None:
+        """Close the channel. One `lost` after serving calls (a daemon restarted) is opened
+        again by the next call; any other failure leaves this connection on ZeroMQ."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        self.channel_off = not (lost and self.channel_served)
 
     def read_events(self) -> None:
         from zmq.utils.monitor import recv_monitor_message
@@ -142,6 +167,8 @@ class _Conn:
         self.mon.close(linger=0)
         self.sock.close(linger=0)
         self.shm.close()
+        if self.channel is not None:
+            self.channel.close()
 
 
 class BooClient:
@@ -172,6 +199,7 @@ class BooClient:
         self.shm_threshold = (shm_threshold if shm_threshold is not None
                               else config.shm_threshold(P.DEFAULT_SHM_THRESHOLD))
         self.autostart = autostart if autostart is not None else config.daemon_autostart()
+        self.spin_s = config.spin_us() * 1e-6  # poll for a call's reply this long before sleeping
         self._curve_problem: str | None = None
         self._curve_args = (curve_server_key, curve_client_key_file)
         self._curve = self._curve_keys(*self._curve_args)
@@ -276,13 +304,61 @@ class BooClient:
         msg = P.encode(P.request_header(op, rid, **(fields or {})), frames)
         return self._exchange(msg, rid, op, timeout_s, timings, t_encode)
 
-    def _call(self, plan_id: int, arrays: Sequence[np.ndarray], timeout_s, timings) -> tuple[dict, list]:
-        """One hot call of a registered plan: binary header + the inputs' bytes."""
-        self._check_if_unconnected()
+    def _call(self, plan: "_PlanInfo", arrays: Sequence[np.ndarray], timeout_s, timings) -> tuple[dict, list]:
+        """One hot call of a registered plan: binary header + the inputs' bytes, on this
+        thread's call channel where the daemon has one, else on its ZeroMQ socket."""
         rid = next(self._ids)
         t_encode = time.perf_counter()
-        msg = [P.encode_call(rid, plan_id, arrays)]  # C-contiguous arrays join as they are
-        return self._exchange(msg, rid, P.CALL_OP, timeout_s, timings, t_encode)
+        frame = P.encode_call(rid, plan.plan_id, arrays)  # C-contiguous arrays join as they are
+        if plan.channel is not None:
+            conn = self._conn()
+            chan = conn.open_channel(plan.channel, timeout_s or self.timeout_s)
+            if chan is not None:
+                try:
+                    return self._channel_exchange(conn, chan, frame, rid, timeout_s, timings, t_encode)
+                except _ChannelLost:
+                    pass  # the ZeroMQ socket tells what happened (a dead or restarted daemon)
+        self._check_if_unconnected()
+        return self._exchange([frame], rid, P.CALL_OP, timeout_s, timings, t_encode)
+
+    def _channel_exchange(self, conn: _Conn, chan: socket.socket, frame: bytes, rid: int, timeout_s, timings,
+                          t_encode: float) -> tuple[dict, list]:
+        t_sent = time.perf_counter()
+        try:
+            if timeout_s is not None:
+                chan.settimeout(timeout_s)
+            # MSG_NOSIGNAL: in a program under the shim SIGPIPE may still kill (Python ignores it
+            # only as a main program)
+            chan.sendall(P.channel_prefix(len(frame)) + frame, socket.MSG_NOSIGNAL)
+            _spin_until_readable(chan, self.spin_s)
+            reply = _read_channel_frame(chan)
+        except socket.timeout:
+            conn.drop_channel()
+            raise DaemonTimeout(f"no reply from the boo daemon at {self.endpoint} to a call within "
+                                f"{timeout_s or self.timeout_s:g} s") from None
+        except BaseException as e:  # a closed connection, or an interrupt that leaves it mid-frame
+            lost = isinstance(e, (OSError, EOFError))
+            conn.drop_channel(lost=lost)
+            if lost:
+                raise _ChannelLost() from None
+            raise
+        t_reply = time.perf_counter()
+        conn.channel_served = True
+        if P.is_call(reply):
+            header, result = P.decode_call_reply(reply)
+            parts = [result]
+        else:
+            header, parts = P.decode_header(reply), []
+        if timings is not None:
+            timings["encode_us"] = (t_sent - t_encode) * 1e6
+            timings["transport_us"] = (t_reply - t_sent) * 1e6
+            timings["decode_us"] = (time.perf_counter() - t_reply) * 1e6
+        if header.get("id") not in (rid, None):
+            conn.drop_channel()
+            raise ProtocolError(f"call channel: a reply to request {header.get('id')} came for {rid}")
+        if not header.get("ok"):
+            raise P.error_from_reply(header)
+        return header, parts
 
     def _plan(self, key: tuple, wire, strategy: str | None, timeout_s) -> "_PlanInfo":
         """The daemon's plan for a signature, registering it on first use."""
@@ -293,6 +369,10 @@ class BooClient:
                 fields["strategy"] = strategy
             header, _ = self.request("plan", fields, timeout_s=timeout_s)
             plan = _PlanInfo.from_reply(header)
+            # The daemon's call channel, if it is the one beside our endpoint (never a path the
+            # reply alone names).
+            own = P.channel_path(self.endpoint)
+            plan.channel = own if own is not None and header.get("calls") == own else None
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()
             self._plans[key] = plan
@@ -310,15 +390,14 @@ class BooClient:
         for attempt in range(2):
             plan = self._plan(key, info.wire, strategy, timeout_s)
             plan.check(arrays)
-            plan_id = plan.plan_id
             try:
                 try:
-                    return self._call(plan_id, arrays, timeout_s, timings)
+                    return self._call(plan, arrays, timeout_s, timings)
                 except DaemonUnavailable:
                     if not self.autostart or self._endpoint_problem:
                         raise
                     self.start_daemon()
-                    return self._call(plan_id, arrays, timeout_s, timings)
+                    return self._call(plan, arrays, timeout_s, timings)
             except P.UnknownPlan:
                 self._plans.pop(key, None)
                 if attempt:
@@ -534,10 +613,11 @@ class BooClient:
 class _PlanInfo:
     """A plan the daemon registered: its id and the tensors each call must bring."""
 
-    __slots__ = ("plan_id", "in_shapes", "dtype")
+    __slots__ = ("plan_id", "in_shapes", "dtype", "channel")
 
     def __init__(self, plan_id: int, in_shapes: list, dtype: np.dtype):
         self.plan_id, self.in_shapes, self.dtype = plan_id, in_shapes, dtype
+        self.channel: str | None = None  # the daemon's call channel, where calls go
 
     @staticmethod
     def from_reply(header: dict) -> "_PlanInfo":
@@ -560,6 +640,44 @@ class _PlanInfo:
             if a.shape != shape or a.dtype != self.dtype:
                 raise SignatureError("inputs", f"tensor {i}: {a.dtype}{list(a.shape)} != expected "
                                                f"{self.dtype}{list(shape)}")
+
+
+class _ChannelLost(Exception):
+    """The call channel closed under a call (the daemon died or restarted): the call goes to
+    the ZeroMQ socket instead, which tells the caller what happened."""
+
+
+def _spin_until_readable(chan: socket.socket, seconds: float) -> None:
+    """Poll for the reply's first byte without sleeping, up to `seconds`: a small call's reply
+    usually comes within that, and a thread that slept would pay a wake-up for it."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        try:
+            chan.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return  # data, or b"" at EOF: the read that follows sees which
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError:
+            return
+
+
+def _read_channel_frame(chan: socket.socket) -> bytearray:
+    """One length-prefixed frame from a call channel (EOFError when it closes)."""
+    prefix = _read_exactly(chan, bytearray(P.CHANNEL_PREFIX_BYTES))
+    n = P.channel_length(prefix)
+    if n > P.DEFAULT_MAX_FRAME_BYTES + P.CALL_REPLY_BYTES:
+        raise EOFError(f"call channel: a {n}-byte reply")
+    return _read_exactly(chan, bytearray(n))
+
+
+def _read_exactly(chan: socket.socket, buf: bytearray) -> bytearray:
+    view, got = memoryview(buf), 0
+    while got < len(buf):
+        n = chan.recv_into(view[got:])
+        if n == 0:
+            raise EOFError("call channel closed")
+        got += n
+    return buf
 
 
 def _daemon_timings(header: dict, timings: dict | None) -> None:

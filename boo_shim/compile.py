@@ -124,7 +124,8 @@ def emit_ir(sig: ConvSignature, strategy: str = "auto", target: str | Target | N
         from . import lowering
 
         try:
-            return lowering.emit_mlir(sig, parse_target(target).name), lowering.choose_strategy(sig)
+            return (lowering.emit_mlir(sig, parse_target(target).name, output_entry=True),
+                    lowering.choose_strategy(sig))
         except UnsupportedError as e:
             if strategy == "fast":
                 raise UnsupportedError(f"fast path: {e}") from None

@@ -58,6 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOO_FIND_ITERS", "3", "timed runs per algorithm in the shim's Find", "shim"),
     Variable("BOO_SHIM_TRACE", "(off)", "a file: one JSON line of stage times per served conv call", "shim"),
     Variable("BOO_SHIM_FAST", "1", "`0`: every conv call goes through the shim's Python (no C hot path)", "shim"),
+    Variable("BOO_SPIN_US", "300", "after sending a call, poll for the reply without sleeping this many "
+             "microseconds before blocking (0: block at once)", "client, shim"),
     Variable("BOO_SHIM_DIR", "`<venv>/lib/boo-shim`", "where the shim is built", "shim build, boo-launch"),
     Variable("BOO_NATIVE_LIB", "(the next MIOpen in link order)", "the real MIOpen behind the shim",
              "shim (C)"),
@@ -184,6 +186,14 @@ def shim_trace_path() -> str | None:
 
 def shim_fast() -> bool:
     return (_get("BOO_SHIM_FAST") or "1").lower() not in ("0", "false", "no", "off")
+
+
+def spin_us() -> int:
+    raw = _get("BOO_SPIN_US")
+    try:
+        return max(0, min(int(raw), 1_000_000)) if raw else 300
+    except ValueError:
+        return 300
 
 
 def shim_dir() -> str | None:

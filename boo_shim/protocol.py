@@ -83,6 +83,10 @@ __all__ = [
     "call_reply_buffer",
     "seal_call_reply",
     "decode_call_reply",
+    "CHANNEL_PREFIX_BYTES",
+    "channel_path",
+    "channel_prefix",
+    "channel_length",
 ]
 
 PROTOCOL_VERSION = 1
@@ -626,3 +630,34 @@ def decode_call_reply(blob) -> tuple[dict, memoryview]:
     header = {"v": PROTOCOL_VERSION, "op": CALL_OP, "id": request_id, "ok": True, "kernel_ms": kernel_ms,
               "daemon_us": daemon_us}
     return header, memoryview(blob)[CALL_REPLY_BYTES:]
+
+
+# --------------------------------------------------------------------------------- call channels
+# The same call frames over a plain Unix stream socket beside an ipc endpoint (its path plus
+# CHANNEL_SUFFIX), for clients of the daemon's own uid on this host; the daemon names it in
+# `hello` ("calls"). Each frame is preceded by its length (u32, little-endian). ZeroMQ carries
+# every message through an I/O thread on each side, so its round trip wakes four threads; a
+# stream socket wakes only the two that talk (1-byte echo between two processes on the 2-core
+# VM: ~6 us p50 against ~33 us for REQ/REP). Only calls travel there: a reply is a call reply
+# frame, or a JSON error header (the first byte tells which, as on the ZeroMQ socket).
+CHANNEL_SUFFIX = ".calls"
+_CHANNEL_LENGTH = struct.Struct("<I")
+CHANNEL_PREFIX_BYTES = _CHANNEL_LENGTH.size
+_SUN_PATH_MAX = 107  # sockaddr_un's path, less its terminating NUL
+
+
+def channel_path(endpoint: str) -> str | None:
+    """The call channel's socket path for an ipc endpoint; None for others, or when the path
+    does not fit in a socket address."""
+    if not endpoint.startswith("ipc://"):
+        return None
+    path = endpoint[len("ipc://"):] + CHANNEL_SUFFIX
+    return path if len(path.encode()) <= _SUN_PATH_MAX else None
+
+
+def channel_prefix(nbytes: int) -> bytes:
+    return _CHANNEL_LENGTH.pack(nbytes)
+
+
+def channel_length(prefix) -> int:
+    return _CHANNEL_LENGTH.unpack_from(prefix)[0]

@@ -20,6 +20,7 @@ from .cache import CorruptEntry, KernelCache
 from .compile import CompiledKernel, compile_signature
 from .conv import ConvSignature
 from .errors import BooError, SignatureError
+from .lowering import OUTPUT_ENTRY_SUFFIX
 from .targets import Target, parse_target
 
 __all__ = ["Kernel", "PreparedCall", "LoadedKernels", "get_kernel", "numpy_dtype", "to_numpy", "LOADED"]
@@ -103,6 +104,9 @@ class Kernel:
     _dev: _Device = field(repr=False)
     _ctx: object = field(repr=False)
     _fn: object = field(repr=False)
+    # The module's `<func>_into` (the result written into storage the caller passes), or None
+    # for kernels compiled without it (the exporter's IR, caches from before it existed).
+    _fn_into: object = field(default=None, repr=False)
     last_seconds: float = 0.0
     # One PreparedCall per thread (`prepared()`); shapes worked out once, not per call.
     _per_thread: threading.local = field(default_factory=threading.local, repr=False)
@@ -166,14 +170,33 @@ class Kernel:
             args.push_ref(bv)
         return args, keep
 
+    def writes_into(self, out: np.ndarray | None, inputs: list[np.ndarray] = ()) -> bool:
+        """Whether `run(..., out=out)` has the kernel write its result straight into `out` (no
+        fresh buffer, no copy): the module has the output entry, the device uses host memory as
+        it is, and `out` is the result's packed, aligned, writable array, apart from `inputs`
+        (a kernel writing over what it still reads would compute garbage)."""
+        return (self._fn_into is not None and out is not None and self._dev.import_ok
+                and out.shape == self._result_shape and out.dtype == self.in_dtype
+                and out.flags.c_contiguous and out.flags.writeable and out.nbytes > 0
+                and out.ctypes.data % _ALIGN == 0
+                and not any(np.may_share_memory(out, a) for a in inputs))
+
     def run(self, *inputs, out: np.ndarray | None = None, check: bool = True) -> np.ndarray:
         """Run on numpy arrays or torch CPU tensors; returns a numpy array (written into `out`
-        when given: how the daemon fills shared memory)."""
+        when given: how the daemon fills shared memory). Where `writes_into(out)`, the kernel
+        writes there itself; otherwise the result is copied in."""
         rt = self._dev.rt
         arrays = [to_numpy(a) for a in inputs]
         if check:
             self.check_inputs(arrays)
         args, keep = self.arg_list(arrays)  # `keep` holds the imported memory until the call ends
+        if self.writes_into(out, arrays):
+            args.push_ref(self._buffer_view(out)[0])
+            rets = rt.VmVariantList(1)
+            t0 = time.perf_counter()
+            self._ctx.invoke(self._fn_into, args, rets)
+            self.last_seconds = time.perf_counter() - t0
+            return out
         rets = rt.VmVariantList(1)
         t0 = time.perf_counter()
         self._ctx.invoke(self._fn, args, rets)
@@ -270,10 +293,15 @@ class PreparedCall:
         self._inputs = [aligned(np.zeros(s, self.dtype)) for s in self.in_shapes]
         self._input_bytes = [memoryview(a.reshape(-1).view(np.uint8)) for a in self._inputs]
         self.in_nbytes = tuple(len(b) for b in self._input_bytes)
-        self._args = rt.VmVariantList(len(self._inputs))
         et = rt.array_interop.map_dtype_to_element_type(self.dtype)
         alloc = kernel._dev.device.allocator
-        for a in self._inputs:
+        # With the module's output entry the result lands in a buffer of ours, imported once
+        # too: no result buffer allocated and mapped per call.
+        self._into = kernel._fn_into
+        self._result = aligned(np.zeros(self.result_shape, self.dtype)) if self._into is not None else None
+        held = self._inputs + ([self._result] if self._result is not None else [])
+        self._args = rt.VmVariantList(len(held))
+        for a in held:
             buf = alloc.import_host_allocation(a, memory_type=rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE,
                                                allowed_usage=rt.BufferUsage.DEFAULT)
             self._args.push_ref(rt.HalBufferView(buf, a.shape, et))
@@ -294,16 +322,21 @@ class PreparedCall:
                 held_bytes[:] = src  # ValueError on a size mismatch: callers check sizes first
         rets = self._rt.VmVariantList(1)
         t0 = time.perf_counter()
-        self._ctx.invoke(self._fn, self._args, rets)
-        self.last_seconds = time.perf_counter() - t0
-        mapped = rets.get_as_object(0, self._rt.HalBufferView).map()
-        result = mapped.asarray((self.result_nbytes,), _BYTES).view(self.dtype).reshape(self.result_shape)
+        if self._result is not None:
+            self._ctx.invoke(self._into, self._args, rets)
+            self.last_seconds = time.perf_counter() - t0
+            result = self._result
+        else:
+            self._ctx.invoke(self._fn, self._args, rets)
+            self.last_seconds = time.perf_counter() - t0
+            mapped = rets.get_as_object(0, self._rt.HalBufferView).map()
+            result = mapped.asarray((self.result_nbytes,), _BYTES).view(self.dtype).reshape(self.result_shape)
         if out is not None:
             if out.shape != result.shape or out.dtype != result.dtype:
                 raise SignatureError("out", f"output buffer {out.shape}/{out.dtype} != {result.shape}/{result.dtype}")
             np.copyto(out, result)
             return out
-        return result.copy()  # the mapping above is gone with this call
+        return result.copy()  # the next call overwrites our buffer, or the mapping is gone
 
 
 # Below this many FLOPs a CPU kernel runs on IREE's local-sync device, on the calling thread:
@@ -381,7 +414,7 @@ class LoadedKernels:
         fn = module.lookup_function(sig.func_name)
         if fn is None:
             raise BooError(f"{compiled.entry.vmfb_path}: no function {sig.func_name}")
-        return Kernel(sig, compiled, dev, ctx, fn)
+        return Kernel(sig, compiled, dev, ctx, fn, module.lookup_function(sig.func_name + OUTPUT_ENTRY_SUFFIX))
 
     def __len__(self) -> int:
         return len(self._kernels)

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--call-threads", type=int, default=None, help="threads running kernel calls")
     server.add_argument("--inline-run-max-us", type=float, default=200.0,
                         help="run small calls whose mean kernel time is below this on the I/O thread (0: never)")
+    server.add_argument("--spin-us", type=float, default=500.0,
+                        help="after a message, poll without sleeping this long before blocking: a call "
+                             "that comes meanwhile costs no wake-up (0: always block)")
     server.add_argument("--strategy", default="auto", choices=("auto", "fast", "export"))
     server.add_argument("--kernel-capacity", type=int, default=256, help="loaded kernels kept in memory (LRU)")
     server.add_argument("--max-message-mib", type=int, default=1024, help="largest tensor frame accepted")
@@ -93,7 +96,7 @@ def _config(args):
     return DaemonConfig(
         endpoint=args.endpoint, cache_dir=args.cache_dir, target=args.target, device=args.device,
         workers=args.workers, call_threads=args.call_threads, strategy=args.strategy,
-        kernel_capacity=args.kernel_capacity, inline_run_max_us=args.inline_run_max_us, max_frame_bytes=args.max_message_mib << 20,
+        kernel_capacity=args.kernel_capacity, inline_run_max_us=args.inline_run_max_us, spin_us=args.spin_us, max_frame_bytes=args.max_message_mib << 20,
         metrics_port=args.metrics_port, metrics_addr=args.metrics_addr,
         curve_secret_key_file=args.curve_secret_key_file, curve_authorized_keys=args.curve_authorized_keys,
         log_file=args.log_file, prewarm_workers=not args.no_prewarm,
@@ -139,7 +142,8 @@ def _forward(args) -> list[str]:
     out = []
     for flag, val in (("--endpoint", args.endpoint), ("--cache-dir", args.cache_dir), ("--target", args.target),
                       ("--device", args.device), ("--workers", args.workers), ("--call-threads", args.call_threads),
-                      ("--strategy", args.strategy), ("--inline-run-max-us", args.inline_run_max_us), ("--kernel-capacity", args.kernel_capacity),
+                      ("--strategy", args.strategy), ("--inline-run-max-us", args.inline_run_max_us), ("--spin-us", args.spin_us),
+                      ("--kernel-capacity", args.kernel_capacity),
                       ("--max-message-mib", args.max_message_mib), ("--log-level", args.log_level),
                       ("--log-file", args.log_file), ("--metrics-port", args.metrics_port),
                       ("--metrics-addr", args.metrics_addr), ("--curve-secret-key-file", args.curve_secret_key_file),

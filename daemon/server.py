@@ -53,6 +53,7 @@ from boo_shim.sig_info import SignatureInfo, signature_info
 from boo_shim.targets import parse_target
 
 from . import logs
+from .channels import CallChannels, ChannelPeer
 from .compiles import CompileService
 from .plans import Plan, PlanTable
 from .stats import OTHER_SIGNATURES, DaemonStats, func_name
@@ -88,6 +89,9 @@ class DaemonConfig:
     max_frame_bytes: int = P.DEFAULT_MAX_FRAME_BYTES
     shm_threshold: int = P.DEFAULT_SHM_THRESHOLD
     inline_run_max_us: float = 200.0  # calls whose mean kernel time is below this run on the main thread
+    # After a message the loop polls without sleeping this long: on a small VM a wake-up costs
+    # tens of microseconds, more than a tiny call itself (bench/shim_overhead.py).
+    spin_us: float = 500.0
     metrics_port: int | None = None
     metrics_addr: str = "127.0.0.1"
     curve_secret_key_file: str | None = None
@@ -121,7 +125,7 @@ class DaemonConfig:
 
 @dataclass
 class _Request:
-    identity: bytes
+    identity: bytes | ChannelPeer  # a ZeroMQ routing id, or a call channel's connection
     header: dict
     frames: list
     received: float = field(default_factory=time.perf_counter)
@@ -158,12 +162,14 @@ class Daemon:
         self._connections = 0  # open connections (router monitor), read by the ZAP handler
         self._monitor: zmq.Socket | None = None
         self._next_sweep = 0.0
+        self._spin_until = 0.0  # perf_counter time until which the loop polls without sleeping
         self._calls: cf.ThreadPoolExecutor | None = None
         self._lock_fd: int | None = None
         self._ctx: zmq.Context | None = None
         self._router: zmq.Socket | None = None
         self._auth = None
         self._metrics = None
+        self.channels: CallChannels | None = None  # the call channel beside an ipc endpoint
         self.shm = shm.ShmAttachments(max_idle_bytes=config.shm_max_idle_bytes)
         self.plans = PlanTable(config.kernel_capacity)
         self._handlers = {
@@ -281,6 +287,15 @@ class Daemon:
         if sock is not None:
             os.chmod(sock, 0o600)
         self._router = r
+        path = P.channel_path(self.endpoint)
+        if path is not None:
+            channels = CallChannels(path, self._channel_call, max_frame_bytes=self.cfg.max_frame_bytes,
+                                    max_connections=self.cfg.max_clients)
+            try:
+                channels.open()
+                self.channels = channels
+            except OSError as e:  # the ZeroMQ socket alone still serves everything
+                logs.warning("channel_unavailable", path=path, reason=str(e))
 
     def _write_info(self) -> None:
         info = {"pid": os.getpid(), "endpoint": self.endpoint, "started": self.started,
@@ -359,6 +374,8 @@ class Daemon:
         poller.register(self._wake_r, zmq.POLLIN)
         if self._monitor is not None:
             poller.register(self._monitor, zmq.POLLIN)
+        if self.channels is not None:
+            self.channels.register(poller)
         failures = 0
         while True:
             try:
@@ -376,7 +393,12 @@ class Daemon:
 
     def _iterate(self, poller: zmq.Poller) -> bool:
         """One turn of the main loop; True when it is time to stop."""
-        events = dict(poller.poll(250))
+        if time.perf_counter() < self._spin_until:
+            events = dict(poller.poll(0))
+        else:
+            events = dict(poller.poll(250))
+        if events and self.cfg.spin_us > 0:
+            self._spin_until = time.perf_counter() + self.cfg.spin_us * 1e-6
         if self._wake_r in events:
             try:
                 while os.read(self._wake_r, 4096):
@@ -385,6 +407,8 @@ class Daemon:
                 pass
         if self._monitor is not None and self._monitor in events:
             self._read_monitor()
+        if self.channels is not None:
+            self.channels.on_events(events)
         self._flush_replies()
         if self._router in events:
             for _ in range(256):
@@ -449,6 +473,8 @@ class Daemon:
             self._calls.shutdown(wait=not self._force, cancel_futures=True)
         self.compiles.shutdown(wait=not self._force)
         self._flush_replies()
+        if self.channels is not None:
+            self.channels.close()
         self._close_sockets()
         self.shm.close()
         if self._lock_fd is not None:
@@ -490,8 +516,13 @@ class Daemon:
             self._ctx = None
 
     # ------------------------------------------------------------------ messages
-    def _send(self, identity: bytes, header: dict | bytes | bytearray, frames=()) -> None:
-        """Send a reply: a JSON header (dict) and its frames, or a call reply's one frame (bytes)."""
+    def _send(self, identity: bytes | ChannelPeer, header: dict | bytes | bytearray, frames=()) -> None:
+        """Send a reply: a JSON header (dict) and its frames, or a call reply's one frame (bytes).
+        A call channel's peer gets its reply there (calls only: no frames beside the header)."""
+        if isinstance(identity, ChannelPeer):
+            if self.channels is not None:
+                self.channels.send(identity, header)
+            return
         try:
             msg = [header] if isinstance(header, (bytes, bytearray)) else P.encode(header, frames)
         except BooError as e:
@@ -562,19 +593,43 @@ class Daemon:
         self._admit(_Request(identity, header, [payload], received=received, nbytes=len(payload)))
 
     def _call_now(self, identity: bytes, request_id: int, plan: Plan, payload, received: float) -> None:
+        self._send(identity, self._call_here(request_id, plan, payload, received))
+
+    def _call_here(self, request_id: int, plan: Plan, payload, received: float) -> bytearray | dict:
+        """Run a small plan's call on this thread: the reply frame, or an error reply."""
         with self.stats.lock:
             self.stats.requests += 1
             self.stats.ops[P.CALL_OP] = self.stats.ops.get(P.CALL_OP, 0) + 1
             self.stats.kernel_hits += 1
         try:
-            frame = self._plan_reply(plan, payload, request_id, received)
+            return self._plan_reply(plan, payload, request_id, received)
         except Exception as e:  # noqa: BLE001 - every call gets a reply
             with self.stats.lock:
                 self.stats.errors += 1
             logs.error("internal_error", op=P.CALL_OP, reason=f"{type(e).__name__}: {e}"[:300])
-            self._send(identity, P.error_reply({"op": P.CALL_OP, "id": request_id}, e))
-            return
-        self._send(identity, frame)
+            return P.error_reply({"op": P.CALL_OP, "id": request_id}, e)
+
+    def _channel_call(self, frame: memoryview, peer: ChannelPeer) -> bytearray | dict | None:
+        """A call frame from a call channel (channels.py): its reply (frame or error), or None
+        when it was queued like any request (its reply then leaves through `_send`). A small
+        plan's call from a peer with nothing queued runs here, as in the express lane."""
+        received = time.perf_counter()
+        try:
+            request_id, plan_id, payload = P.decode_call(frame)
+        except BooError as e:
+            with self.stats.lock:
+                self.stats.bad_messages += 1
+            logs.warning("bad_message", reason=str(e)[:300], where="channel")
+            return P.error_reply({"op": P.CALL_OP}, e)
+        header = {"op": P.CALL_OP, "id": request_id, "plan": plan_id}
+        if self._stopping:
+            return P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized)
+        plan = self.plans.get(plan_id)
+        if (peer not in self._clients and plan is not None and plan.inline
+                and len(payload) == sum(plan.in_nbytes) and plan.out_nbytes <= self.cfg.max_frame_bytes):
+            return self._call_here(request_id, plan, payload, received)
+        self._admit(_Request(peer, header, [payload], received=received, nbytes=len(payload)))
+        return None
 
     def _admit(self, req: _Request) -> None:
         """Start a validated request now if its client has nothing running, else queue it behind
@@ -736,6 +791,7 @@ class Daemon:
             "device": self.cfg.device or self.target.driver, "pid": os.getpid(), "endpoint": self.endpoint,
             "cache_dir": self.cache_dir, "workers": self.workers, "max_frame_bytes": self.cfg.max_frame_bytes,
             "shm_threshold": self.cfg.shm_threshold, "uptime_s": round(time.time() - self.started, 3),
+            "calls": self.channels.path if self.channels is not None else None,
         }
 
     def _op_hello(self, req: _Request) -> None:
@@ -747,7 +803,9 @@ class Daemon:
                 "cache_dir": self.cache_dir, "workers": self.workers}
         live = {"compiles_in_flight": self.compiles.in_flight(), "inflight": self._inflight,
                 "queued": sum(len(q) for q in list(self._clients.values())), "clients_busy": len(self._clients),
-                "loaded_kernels": len(self.loaded), "shm_attached": len(self.shm)}
+                "loaded_kernels": len(self.loaded), "shm_attached": len(self.shm),
+                "channel_connections": len(self.channels) if self.channels is not None else 0,
+                "channel_refused": self.channels.refused if self.channels is not None else 0}
         return self.stats.snapshot(head, live)
 
     def _op_stats(self, req: _Request) -> None:
@@ -818,6 +876,7 @@ class Daemon:
                 req.header, plan=plan.plan_id, func_name=sig.func_name,
                 inputs=[{"dtype": wire_dtype, "shape": list(s)} for s in sig_info.arg_shapes],
                 output={"dtype": wire_dtype, "shape": list(sig_info.result_shape)}, inline=plan.inline,
+                calls=self.channels.path if self.channels is not None else None,
                 cache_hit=bool(info.get("cache_hit")), compile_seconds=round(info.get("compile_seconds", 0.0), 4)))
 
         self._after_compile(req, sig, strategy, job)
@@ -833,17 +892,22 @@ class Daemon:
                                    in_nbytes=in_nbytes, out_shape=info.result_shape,
                                    out_nbytes=info.result_nbytes, inline=inline)
 
-    def _op_call(self, req: _Request) -> None:
-        plan = self.plans.get(req.header["plan"])
+    def _checked_plan(self, plan_id: int, input_nbytes: int) -> Plan:
+        """The plan a call names, checked against the call's input bytes."""
+        plan = self.plans.get(plan_id)
         if plan is None:
-            raise P.UnknownPlan(f"call: no plan {req.header['plan']} in this daemon (it restarted or evicted "
+            raise P.UnknownPlan(f"call: no plan {plan_id} in this daemon (it restarted or evicted "
                                 "it); register the signature again (op 'plan')")
-        if len(req.frames[0]) != sum(plan.in_nbytes):
-            raise P.ProtocolError(f"call: {len(req.frames[0])} bytes of inputs; {plan.sig.func_name} takes "
+        if input_nbytes != sum(plan.in_nbytes):
+            raise P.ProtocolError(f"call: {input_nbytes} bytes of inputs; {plan.sig.func_name} takes "
                                   f"{' + '.join(map(str, plan.in_nbytes))}")
         if plan.out_nbytes > self.cfg.max_frame_bytes:
             raise P.Overloaded(f"the result is {plan.out_nbytes} bytes, over the {self.cfg.max_frame_bytes}-byte "
                                "frame limit; use op 'run' with an output in shared memory")
+        return plan
+
+    def _op_call(self, req: _Request) -> None:
+        plan = self._checked_plan(req.header["plan"], len(req.frames[0]))
         with self.stats.lock:
             self.stats.kernel_hits += 1
         if plan.inline:

@@ -44,6 +44,35 @@ def test_numpy_in_numpy_out_and_out_buffer():
     np.testing.assert_array_equal(out, res)
 
 
+@pytest.mark.parametrize("sig", [SIGS[0], SIGS[2], SIGS[6]], ids=lambda s: s.func_name[:60])
+def test_kernel_writes_into_out_through_its_output_entry(sig):
+    """`run(out=)` on an aligned packed buffer has the kernel write there itself (the module's
+    `_into` entry); any other buffer gets a copy. Either way the same bits as a fresh result,
+    and nothing of the buffer's old content survives."""
+    from boo_shim.runtime import aligned
+
+    kernel = get_kernel(sig, "cpu")
+    assert kernel._fn_into is not None
+    for seed in (1, 2):
+        args = [aligned(to_numpy(a)) for a in sig.get_sample_conv_args(seed=seed)]
+        fresh = kernel.run(*args).copy()
+        out = aligned(np.full(sig.result_shape, np.nan, fresh.dtype))
+        assert kernel.writes_into(out, args)
+        assert kernel.run(*args, out=out) is out
+        np.testing.assert_array_equal(out.view(np.uint8), fresh.view(np.uint8))
+    raw = np.zeros(out.nbytes + 128, np.uint8)
+    start = 64 - raw.ctypes.data % 64 + 4  # 4 bytes past an aligned address
+    unaligned = raw[start:start + out.nbytes].view(out.dtype).reshape(out.shape)
+    strided = np.zeros(out.shape[::-1], out.dtype).T
+    for other in (unaligned, strided, out[..., :1]):
+        assert not kernel.writes_into(other, args)
+    kernel.run(*args, out=unaligned)
+    np.testing.assert_array_equal(unaligned.view(np.uint8), fresh.view(np.uint8))
+    # the result over one of its own inputs: refused (the kernel would read what it overwrites)
+    if args[0].shape == out.shape:
+        assert not kernel.writes_into(args[0], args)
+
+
 def test_results_are_not_copied_and_outlive_later_calls():
     """A result is a view of IREE's buffer for that call; it must stay valid (and unchanged)
     while later calls allocate and write their own results."""

@@ -148,13 +148,22 @@ def _options(plan: Plan, target_name: str) -> LoweringOptions:
     return LoweringOptions(cpu=cpu, widen=widen, im2col=cpu and widen and (plan.G == 1 or plan.nsp == 3))
 
 
-def emit_mlir(sig: ConvSignature, target_name: str = "llvm-cpu") -> str:
+# The second public function of a module written with `output_entry=True`: the same computation
+# with the result's storage passed in by the caller, so a result can land straight in memory the
+# caller already has (a shared-memory segment, the program's own tensor) instead of a fresh IREE
+# buffer that is then copied.
+OUTPUT_ENTRY_SUFFIX = "_into"
+
+
+def emit_mlir(sig: ConvSignature, target_name: str = "llvm-cpu", output_entry: bool = False) -> str:
     """MLIR text of a module with `func.func @<sig.func_name>` computing `sig` on builtin tensors.
 
     Arguments and result follow `sig.arg_shapes` / `sig.result_shape` (layouts, dtype), exactly
     as `sig.get_nn_module()`. Raises `UnsupportedError` when no exact lowering exists.
     `target_name` matters only for the CPU-specific parts (tile configurations, the im2col +
     tiled matmul path, padded widths); other targets get the same IR without them.
+    `output_entry` adds `@<sig.func_name>_into`, whose last argument is the result's storage
+    (IREE's `iree.abi.output`): the runtime passes memory of its own there.
     """
     plan = checked_plan(sig)
     elt = ELEMENT_TYPES[sig.dtype]
@@ -188,4 +197,12 @@ def emit_mlir(sig: ConvSignature, target_name: str = "llvm-cpu") -> str:
     args = ", ".join(f"%arg{i}: {tensor_type(s, elt)}" for i, s in enumerate(shapes))
     head = f"  func.func @{sig.func_name}({args}) -> {res.type} {{"
     body = "\n".join(b.lines)
-    return f"module {{\n{head}\n{body}\n    return {res.name} : {res.type}\n  }}\n}}\n"
+    main = f"{head}\n{body}\n    return {res.name} : {res.type}\n  }}\n"
+    if output_entry:
+        arg_types = ", ".join(tensor_type(s, elt) for s in shapes)
+        arg_names = ", ".join(f"%arg{i}" for i in range(len(shapes)))
+        main += (f"  func.func @{sig.func_name}{OUTPUT_ENTRY_SUFFIX}({args}, "
+                 f"%storage: {res.type} {{iree.abi.output = 0 : index}}) -> {res.type} {{\n"
+                 f"    %result = call @{sig.func_name}({arg_names}) : ({arg_types}) -> {res.type}\n"
+                 f"    return %result : {res.type}\n  }}\n")
+    return f"module {{\n{main}}}\n"

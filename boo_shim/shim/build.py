@@ -228,8 +228,7 @@ EXTRA_CDEF = """
 const char *boo_site_dirs(void);
 const char *boo_exported_names(void);
 const char *boo_python_names(void);
-int boo_fast_load_zmq(const char *module_path);
-int boo_fast_configure(int enabled, const char *endpoint, long daemon_pid, long timeout_ms);
+int boo_fast_configure(int enabled, const char *channel_path, long timeout_ms, long spin_us);
 void boo_fast_note(uintptr_t ptr, uint64_t content_id);
 void boo_fast_note_handle(uintptr_t ptr, int alive);
 int boo_fast_last_ms(uintptr_t handle, double *ms);

@@ -9,11 +9,13 @@ decides everything about those entries:
   programs that build fresh descriptors for every call (PyTorch) still match, by content;
 - after serving a call itself through the daemon, Python offers it (`offer`): only a plain call
   qualifies (alpha 1, beta 0, all three tensors packed in their layout, a plan the client holds,
-  a daemon on an ipc endpoint) and only when nothing needs Python to see each call (tracing,
+  a daemon with a call channel) and only when nothing needs Python to see each call (tracing,
   BOO_COMPARE, BOO_LOG_CMD, BOO_DISABLE, local execution, BOO_SHIM_FAST=0).
 
-A fast call that fails (a dead or restarted daemon, an error reply) drops its entry and runs the
-Python path, which then re-offers it after checking which daemon answers now.
+C talks to the daemon on its call channel (protocol.py, "call channels"), one connection per
+program thread. A fast call that fails (a dead or restarted daemon closes the channel; an error
+reply) drops its entry and runs the Python path, which re-offers it with the plan it then holds
+(a restarted daemon's).
 """
 
 from __future__ import annotations
@@ -35,9 +37,8 @@ class FastPath:
         self.why_off = "not started"
         self._content_ids: dict[tuple, int] = {}
         self._ids = itertools.count(1)  # next() is atomic under the GIL: no id is handed out twice
-        self._daemon_pid: int | None = None
-        self._configured_in: int | None = None  # our pid then (a forked child configures anew)
-        self._failures_seen = 0  # C's count of calls it gave back, when we last asked the daemon
+        # (channel path, our pid) C was configured with: a forked child configures anew
+        self._configured: tuple[str, int] | None = None
 
     def start(self, state) -> None:
         """Turn the path on where nothing needs Python to see every call."""
@@ -45,14 +46,6 @@ class FastPath:
             (not config.shim_fast(), "BOO_SHIM_FAST=0"), (state.execute != "daemon", "BOO_EXECUTE=local"),
             (state.compare, "BOO_COMPARE"), (bool(state.trace_path), "BOO_SHIM_TRACE"),
             (state.log_cmd, "BOO_LOG_CMD"), (state.disabled, "BOO_DISABLE")) if off]
-        if not reasons:
-            try:
-                import zmq.backend.cython._zmq as pyzmq_backend
-
-                if self.lib.boo_fast_load_zmq(pyzmq_backend.__file__.encode()) != 0:
-                    reasons.append("libzmq not found through pyzmq")
-            except ImportError as e:
-                reasons.append(f"pyzmq's backend: {e}")
         self.enabled = not reasons
         self.why_off = ", ".join(reasons) or None
 
@@ -98,29 +91,21 @@ class FastPath:
     # ------------------------------------------------------------------ entries
     def offer(self, problem, sig, client, in_nbytes: tuple[int, int], out_nbytes: int) -> None:
         """Offer a call Python just served through the daemon (alpha 1, beta 0, packed tensors:
-        the caller checked). Does nothing when the client holds no plan for it."""
-        if not self.enabled or not client.endpoint.startswith("ipc://"):
+        the caller checked). Does nothing when the client holds no plan for it, or the daemon
+        has no call channel."""
+        if not self.enabled:
             return
         plan = client.known_plan(sig)
-        if plan is None:
+        if plan is None or plan.channel is None:
             return
         ids = [self.content_id(d) for d in (problem.x, problem.w, problem.conv, problem.y)]
         if not all(ids):
             return
-        failures = int(self.lib.boo_fast_failures())
-        if self._daemon_pid is None or failures != self._failures_seen or self._configured_in != os.getpid():
-            # First offer, or C gave calls back since we last looked: which daemon answers now?
-            # (A restarted one has another pid; C watches that pid while it waits for a reply.)
-            # An offer after a mere miss (an entry C dropped to make room) costs no round trip.
-            self._failures_seen = failures
-            pid = client.hello().get("pid")
-            if type(pid) is not int:
+        if self._configured != (plan.channel, os.getpid()):
+            timeout_ms = int(client.compile_timeout_s * 1000)
+            if not self.lib.boo_fast_configure(1, plan.channel.encode(), timeout_ms, config.spin_us()):
+                self.enabled, self.why_off = False, "the C side refused the configuration"
                 return
-            if pid != self._daemon_pid or self._configured_in != os.getpid():
-                timeout_ms = int(client.compile_timeout_s * 1000)
-                if not self.lib.boo_fast_configure(1, client.endpoint.encode(), pid, timeout_ms):
-                    self.enabled, self.why_off = False, "the C side refused the configuration"
-                    return
-                self._daemon_pid, self._configured_in = pid, os.getpid()
+            self._configured = (plan.channel, os.getpid())
         self.lib.boo_fast_add(DIRECTIONS[problem.direction], *ids, plan.plan_id, in_nbytes[0], in_nbytes[1],
                               out_nbytes)

@@ -6,8 +6,10 @@
  * is done (the GIL, argument conversion, then a few layers of Python that each touch cold
  * memory). So a convolution the shim has already served once, with descriptors of the same
  * content, is served from here instead: a binary call frame (boo_shim/protocol.py,
- * "hot calls") goes to the daemon on a ZeroMQ socket of this thread, and the reply's bytes go
- * straight into the caller's output. Python is entered only on a miss, and it alone decides
+ * "hot calls") goes to the daemon on this thread's call channel (a Unix stream socket beside
+ * the daemon's ipc endpoint; protocol.py, "call channels"), written straight from the caller's
+ * tensors, and the reply's bytes are read straight into the caller's output. Python is
+ * entered only on a miss, and it alone decides
  * what may take this path: it registers a fast entry after serving a call itself, and only
  * when the call was plain (alpha 1, beta 0, packed tensors, a daemon on an ipc endpoint, no
  * tracing, comparing or command logging).
@@ -25,14 +27,18 @@
  * caller then runs the Python path, which does the call properly or reports the error. A
  * convolution is idempotent, so running it again is always safe.
  *
- * libzmq is the copy pyzmq already loaded into the process: Python hands over the path of
- * pyzmq's extension module and the functions are looked up through it (its dependencies), so
- * nothing new is linked or loaded.
+ * Waiting: wake-ups are the dear part of a round trip on a small VM (tens of microseconds each
+ * way), so after sending, the thread polls the socket without sleeping for `spin_us` before it
+ * blocks; the daemon does the same between calls (boo-daemon --spin-us). A daemon that dies
+ * closes the socket, which ends the wait at once.
  */
 #include <errno.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BOO_FAST_DONE 0
@@ -42,48 +48,6 @@
 #define BOO_FAST_FWD 0
 #define BOO_FAST_BWD 1
 #define BOO_FAST_WRW 2
-
-/* ---- libzmq, declared here (no headers needed; ABI of libzmq 4.x) -------------------------- */
-typedef struct
-{
-    _Alignas(void *) unsigned char bytes[64];
-} boo_zmq_msg_t;
-
-typedef struct
-{
-    void *socket;
-    int fd;
-    short events;
-    short revents;
-} boo_zmq_pollitem_t;
-
-enum
-{
-    BOO_ZMQ_DEALER = 5,
-    BOO_ZMQ_LINGER = 17,
-    BOO_ZMQ_SNDHWM = 23,
-    BOO_ZMQ_RCVHWM = 24,
-    BOO_ZMQ_POLLIN = 1,
-    BOO_ZMQ_DONTWAIT = 1
-};
-
-static struct
-{
-    void *(*ctx_new)(void);
-    void *(*socket)(void *, int);
-    int (*connect)(void *, const char *);
-    int (*setsockopt)(void *, int, const void *, size_t);
-    int (*close)(void *);
-    int (*msg_init)(boo_zmq_msg_t *);
-    int (*msg_init_size)(boo_zmq_msg_t *, size_t);
-    void *(*msg_data)(boo_zmq_msg_t *);
-    size_t (*msg_size)(const boo_zmq_msg_t *);
-    int (*msg_more)(const boo_zmq_msg_t *);
-    int (*msg_send)(boo_zmq_msg_t *, void *, int);
-    int (*msg_recv)(boo_zmq_msg_t *, void *, int);
-    int (*msg_close)(boo_zmq_msg_t *);
-    int (*poll)(boo_zmq_pollitem_t *, int, long);
-} boo_zmq;
 
 /* ---- pointer -> value tables (descriptors, handles) ------------------------------------------ */
 /* Open addressing with linear probing and backward-shift deletion; fixed size. A table that is
@@ -195,12 +159,11 @@ static boo_fast_entry boo_fast_entries[BOO_FAST_SLOTS];
 static struct
 {
     int enabled;
-    char endpoint[512];
-    pid_t daemon_pid;
+    char channel[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* the daemon's call channel */
     long timeout_ms;
+    long spin_us;
     uint64_t generation; /* bumped by every (re)configuration: threads reconnect */
-    void *ctx;
-    pid_t owner; /* the process that configured it: a forked child must not use its sockets */
+    pid_t owner;         /* the process that configured it: a forked child configures anew */
 } boo_fast = {0};
 
 static size_t boo_fast_hash(int direction, const uint64_t content[4])
@@ -224,49 +187,19 @@ static boo_fast_entry *boo_fast_find(int direction, const uint64_t content[4])
 }
 
 /* ---- called from Python (with the GIL; C readers take the lock) ------------------------------ */
-int boo_fast_load_zmq(const char *module_path)
-{
-    void *h = dlopen(module_path, RTLD_NOW | RTLD_NOLOAD);
-    if(h == NULL)
-        return -1;
-#define BOO_ZMQ_SYM(field, name)                        \
-    *(void **)(&boo_zmq.field) = dlsym(h, name);        \
-    if(boo_zmq.field == NULL)                           \
-        return -2;
-    BOO_ZMQ_SYM(ctx_new, "zmq_ctx_new")
-    BOO_ZMQ_SYM(socket, "zmq_socket")
-    BOO_ZMQ_SYM(connect, "zmq_connect")
-    BOO_ZMQ_SYM(setsockopt, "zmq_setsockopt")
-    BOO_ZMQ_SYM(close, "zmq_close")
-    BOO_ZMQ_SYM(msg_init, "zmq_msg_init")
-    BOO_ZMQ_SYM(msg_init_size, "zmq_msg_init_size")
-    BOO_ZMQ_SYM(msg_data, "zmq_msg_data")
-    BOO_ZMQ_SYM(msg_size, "zmq_msg_size")
-    BOO_ZMQ_SYM(msg_more, "zmq_msg_more")
-    BOO_ZMQ_SYM(msg_send, "zmq_msg_send")
-    BOO_ZMQ_SYM(msg_recv, "zmq_msg_recv")
-    BOO_ZMQ_SYM(msg_close, "zmq_msg_close")
-    BOO_ZMQ_SYM(poll, "zmq_poll")
-#undef BOO_ZMQ_SYM
-    return 0; /* the NOLOAD reference is kept: pyzmq keeps the library loaded anyway */
-}
-
-/* Where the daemon is. Every change (or a disable, enabled = 0) drops every fast entry. */
-int boo_fast_configure(int enabled, const char *endpoint, long daemon_pid, long timeout_ms)
+/* Where the daemon's call channel is, how long to wait for a reply and how long to poll before
+ * sleeping. Every change (or a disable, enabled = 0) drops every fast entry. */
+int boo_fast_configure(int enabled, const char *channel_path, long timeout_ms, long spin_us)
 {
     pthread_mutex_lock(&boo_fast_lock);
-    if(enabled && (boo_zmq.ctx_new == NULL || endpoint == NULL || strlen(endpoint) >= sizeof(boo_fast.endpoint)))
-        enabled = 0;
-    if(enabled && (boo_fast.ctx == NULL || boo_fast.owner != getpid()))
-        boo_fast.ctx = boo_zmq.ctx_new(); /* a forked child leaves its parent's context alone */
-    if(boo_fast.ctx == NULL)
+    if(channel_path == NULL || strlen(channel_path) >= sizeof(boo_fast.channel))
         enabled = 0;
     boo_fast.enabled = enabled;
-    if(endpoint != NULL && strlen(endpoint) < sizeof(boo_fast.endpoint))
-        strcpy(boo_fast.endpoint, endpoint);
-    boo_fast.daemon_pid = (pid_t)daemon_pid;
+    if(enabled)
+        strcpy(boo_fast.channel, channel_path);
     boo_fast.owner = getpid();
     boo_fast.timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+    boo_fast.spin_us = spin_us > 0 ? spin_us : 0;
     boo_fast.generation++;
     memset(boo_fast_entries, 0, sizeof(boo_fast_entries));
     pthread_mutex_unlock(&boo_fast_lock);
@@ -364,8 +297,8 @@ void boo_fast_add(int direction, uint64_t x, uint64_t w, uint64_t conv, uint64_t
     pthread_mutex_unlock(&boo_fast_lock);
 }
 
-/* How many calls took the fast path in this process (tests and benchmarks read it), and how
- * many went out and were given back (Python checks which daemon answers when this grows). */
+/* How many calls took the fast path in this process, and how many went out and were given
+ * back to Python (tests and benchmarks read both). */
 static uint64_t boo_fast_calls = 0, boo_fast_failed = 0;
 
 uint64_t boo_fast_count(void)
@@ -378,11 +311,11 @@ uint64_t boo_fast_failures(void)
     return __atomic_load_n(&boo_fast_failed, __ATOMIC_RELAXED);
 }
 
-/* ---- this thread's socket -------------------------------------------------------------------- */
+/* ---- this thread's call channel ------------------------------------------------------------- */
 typedef struct
 {
-    void *sock;
-    pid_t owner; /* the process that opened `sock` (after a fork, not ours to close) */
+    int fd;      /* -1: none */
+    pid_t owner; /* the process that opened `fd` (a forked child only closes its copy) */
     uint64_t generation;
     uint64_t next_id;
 } boo_fast_thread;
@@ -393,42 +326,42 @@ static pthread_once_t boo_fast_key_once = PTHREAD_ONCE_INIT;
 static void boo_fast_thread_exit(void *p)
 {
     boo_fast_thread *t = p;
-    if(t->sock != NULL && boo_zmq.close != NULL && t->owner == getpid())
-        boo_zmq.close(t->sock);
+    if(t->fd >= 0)
+        close(t->fd);
     free(t);
 }
 
 static void boo_fast_make_key(void) { pthread_key_create(&boo_fast_key, boo_fast_thread_exit); }
 
-static void boo_fast_drop_socket(boo_fast_thread *t)
+static void boo_fast_drop_channel(boo_fast_thread *t)
 {
-    if(t->sock != NULL && t->owner == getpid())
-        boo_zmq.close(t->sock);
-    t->sock = NULL;
+    if(t->fd >= 0)
+        close(t->fd); /* in a forked child this closes only the child's copy */
+    t->fd = -1;
 }
 
-/* This thread's connected socket for the current configuration, or NULL. */
-static void *boo_fast_socket(boo_fast_thread *t, uint64_t generation, const char *endpoint, void *ctx)
+/* This thread's connected channel for the current configuration, or -1. */
+static int boo_fast_channel(boo_fast_thread *t, uint64_t generation, const char *path)
 {
-    if(t->sock != NULL && t->generation == generation && t->owner == getpid())
-        return t->sock;
-    boo_fast_drop_socket(t);
-    void *s = boo_zmq.socket(ctx, BOO_ZMQ_DEALER);
-    if(s == NULL)
-        return NULL;
-    int zero = 0, hwm = 4;
-    boo_zmq.setsockopt(s, BOO_ZMQ_LINGER, &zero, sizeof(zero));
-    boo_zmq.setsockopt(s, BOO_ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    boo_zmq.setsockopt(s, BOO_ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    if(boo_zmq.connect(s, endpoint) != 0)
+    if(t->fd >= 0 && t->generation == generation && t->owner == getpid())
+        return t->fd;
+    boo_fast_drop_channel(t);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if(fd < 0)
+        return -1;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, path); /* fits: checked by boo_fast_configure */
+    if(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
     {
-        boo_zmq.close(s);
-        return NULL;
+        close(fd);
+        return -1;
     }
-    t->sock = s;
+    t->fd = fd;
     t->owner = getpid();
     t->generation = generation;
-    return s;
+    return fd;
 }
 
 static double boo_fast_now_ms(void)
@@ -438,25 +371,94 @@ static double boo_fast_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-static int boo_daemon_alive(pid_t pid) { return pid <= 0 || kill(pid, 0) == 0 || errno == EPERM; }
-
-/* The reply: 32-byte header (magic, version 1, kind 2, flags 0, request id, kernel ms, daemon us)
- * and exactly the result's bytes. */
-static int boo_fast_take_reply(boo_zmq_msg_t *msg, uint64_t request_id, void *out, size_t out_nbytes,
-                               double *kernel_ms)
+/* Wait until `fd` has `events` or the deadline passes: 1 ready, 0 timed out, -1 error. */
+static int boo_fast_wait(int fd, short events, double deadline)
 {
-    const unsigned char *p = boo_zmq.msg_data(msg);
-    size_t n = boo_zmq.msg_size(msg);
-    if(boo_zmq.msg_more(msg) || n != 32 + out_nbytes || memcmp(p, "BOOc", 4) != 0 || p[4] != 1 || p[5] != 2 ||
-       p[6] != 0 || p[7] != 0)
-        return -1; /* a JSON error reply among others: the Python path will see the error */
-    uint64_t rid;
-    memcpy(&rid, p + 8, 8);
-    if(rid != request_id)
-        return -1;
-    memcpy(kernel_ms, p + 16, 8);
-    memcpy(out, p + 32, out_nbytes);
+    for(;;)
+    {
+        double left = deadline - boo_fast_now_ms();
+        if(left <= 0)
+            return 0;
+        struct pollfd item = {fd, events, 0};
+        int rc = poll(&item, 1, (int)left + 1);
+        if(rc > 0)
+            return 1; /* readable, or hung up / in error: the read or write says which */
+        if(rc < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* Send all of `iov` before the deadline (the socket is never left blocking us). */
+static int boo_fast_send_all(int fd, struct iovec *iov, int n, double deadline)
+{
+    while(n > 0)
+    {
+        struct msghdr msg;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n;
+        ssize_t sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if(sent < 0)
+        {
+            if(errno == EINTR)
+                continue;
+            if((errno == EAGAIN || errno == EWOULDBLOCK) && boo_fast_wait(fd, POLLOUT, deadline) == 1)
+                continue;
+            return -1;
+        }
+        while(n > 0 && (size_t)sent >= iov->iov_len)
+        {
+            sent -= (ssize_t)iov->iov_len;
+            ++iov;
+            --n;
+        }
+        if(n > 0)
+        {
+            iov->iov_base = (char *)iov->iov_base + sent;
+            iov->iov_len -= (size_t)sent;
+        }
+    }
     return 0;
+}
+
+/* Read exactly `len` bytes before the deadline; -1 on EOF (the daemon is gone), error, timeout. */
+static int boo_fast_recv_all(int fd, void *buf, size_t len, double deadline)
+{
+    char *p = buf;
+    while(len > 0)
+    {
+        ssize_t got = recv(fd, p, len, MSG_DONTWAIT);
+        if(got > 0)
+        {
+            p += got;
+            len -= (size_t)got;
+            continue;
+        }
+        if(got == 0)
+            return -1;
+        if(errno == EINTR)
+            continue;
+        if((errno == EAGAIN || errno == EWOULDBLOCK) && boo_fast_wait(fd, POLLIN, deadline) == 1)
+            continue;
+        return -1;
+    }
+    return 0;
+}
+
+/* Poll for the reply's first byte without sleeping, for up to `spin_us`: the reply of a small
+ * call usually comes within that, and a thread that slept would pay a wake-up for it. */
+static void boo_fast_spin(int fd, long spin_us)
+{
+    if(spin_us <= 0)
+        return;
+    double until = boo_fast_now_ms() + (double)spin_us * 1e-3;
+    char byte;
+    do
+    {
+        ssize_t got = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if(got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return; /* data, EOF or an error: the read that follows sees it */
+    } while(boo_fast_now_ms() < until);
 }
 
 /* Serve one call from C, or say why not. `in` are the call's inputs in the plan's order. */
@@ -465,16 +467,14 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
                          const void *in0, const void *in1, void *out)
 {
     if(!__atomic_load_n(&boo_fast.enabled, __ATOMIC_RELAXED) || boo_fast.owner != getpid())
-        return BOO_FAST_MISS; /* (a forked child shares no zmq context with its parent) */
+        return BOO_FAST_MISS; /* a forked child: Python configures it anew first */
     if(alpha == NULL || beta == NULL || in0 == NULL || in1 == NULL || out == NULL ||
        *(const float *)alpha != 1.0f || *(const float *)beta != 0.0f)
         return BOO_FAST_MISS;
     boo_fast_entry entry;
-    char endpoint[sizeof(boo_fast.endpoint)];
+    char channel[sizeof(boo_fast.channel)];
     uint64_t generation;
-    pid_t daemon_pid;
-    long timeout_ms;
-    void *ctx;
+    long timeout_ms, spin_us;
     pthread_mutex_lock(&boo_fast_lock);
     uint64_t content[4] = {0, 0, 0, 0};
     const void *descs[4] = {x_desc, w_desc, conv_desc, y_desc};
@@ -490,11 +490,10 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
     if(e != NULL)
     {
         entry = *e;
-        strcpy(endpoint, boo_fast.endpoint);
+        strcpy(channel, boo_fast.channel);
         generation = boo_fast.generation;
-        daemon_pid = boo_fast.daemon_pid;
         timeout_ms = boo_fast.timeout_ms;
-        ctx = boo_fast.ctx;
+        spin_us = boo_fast.spin_us;
     }
     pthread_mutex_unlock(&boo_fast_lock);
     if(e == NULL)
@@ -510,58 +509,49 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
             free(t);
             return BOO_FAST_MISS;
         }
+        t->fd = -1;
     }
-    void *sock = boo_fast_socket(t, generation, endpoint, ctx);
-    if(sock == NULL)
+    int fd = boo_fast_channel(t, generation, channel);
+    if(fd < 0)
         return BOO_FAST_MISS;
 
+    /* The frame: length, 24-byte header (magic, version 1, kind 1, flags 0, request id, plan
+     * id), then the inputs, sent from where they lie. */
     uint64_t request_id = ++t->next_id;
-    boo_zmq_msg_t msg;
-    if(boo_zmq.msg_init_size(&msg, 24 + entry.in_nbytes[0] + entry.in_nbytes[1]) != 0)
-        return BOO_FAST_MISS;
-    unsigned char *p = boo_zmq.msg_data(&msg);
-    memcpy(p, "BOOc", 4);
-    p[4] = 1; /* protocol version */
-    p[5] = 1; /* kind: call */
-    p[6] = p[7] = 0;
-    memcpy(p + 8, &request_id, 8);
-    memcpy(p + 16, &entry.plan_id, 8);
-    memcpy(p + 24, in0, entry.in_nbytes[0]);
-    memcpy(p + 24 + entry.in_nbytes[0], in1, entry.in_nbytes[1]);
+    unsigned char head[4 + 24];
+    uint32_t frame_len = (uint32_t)(24 + entry.in_nbytes[0] + entry.in_nbytes[1]);
+    memcpy(head, &frame_len, 4);
+    memcpy(head + 4, "BOOc", 4);
+    head[8] = 1; /* protocol version */
+    head[9] = 1; /* kind: call */
+    head[10] = head[11] = 0;
+    memcpy(head + 12, &request_id, 8);
+    memcpy(head + 20, &entry.plan_id, 8);
+    struct iovec iov[3] = {{head, sizeof(head)},
+                           {(void *)in0, entry.in_nbytes[0]},
+                           {(void *)in1, entry.in_nbytes[1]}};
     double t0 = boo_fast_now_ms();
-    if(boo_zmq.msg_send(&msg, sock, BOO_ZMQ_DONTWAIT) < 0) /* never block on a full or peerless pipe */
-    {
-        boo_zmq.msg_close(&msg);
-        boo_fast_drop_socket(t);
-        return BOO_FAST_MISS; /* nothing went out */
-    }
-
-    /* Wait in slices, checking that the daemon process still lives: a dead one means the
-     * Python path (which tells a dead daemon at once and falls back). */
-    int status = BOO_FAST_FAILED;
     double deadline = t0 + (double)timeout_ms;
-    for(;;)
+    int status = BOO_FAST_FAILED;
+    if(boo_fast_send_all(fd, iov, 3, deadline) == 0)
     {
-        boo_zmq_pollitem_t item = {sock, 0, BOO_ZMQ_POLLIN, 0};
-        double left = deadline - boo_fast_now_ms();
-        if(left <= 0)
-            break;
-        int rc = boo_zmq.poll(&item, 1, left < 100 ? (long)left + 1 : 100);
-        if(rc < 0 && errno != EINTR)
-            break;
-        if(rc > 0 && (item.revents & BOO_ZMQ_POLLIN))
+        /* The reply: length, 32-byte header (magic, version 1, kind 2, flags 0, request id,
+         * kernel ms, daemon us), then exactly the result, read into the caller's output only
+         * once the header says it is ours. Anything else (a JSON error reply, a closed
+         * socket) leaves the call to the Python path, which sees the error for itself. */
+        unsigned char reply[4 + 32];
+        uint32_t reply_len;
+        uint64_t rid;
+        boo_fast_spin(fd, spin_us);
+        if(boo_fast_recv_all(fd, reply, sizeof(reply), deadline) == 0)
         {
-            boo_zmq_msg_t reply;
-            double kernel_ms = 0;
-            boo_zmq.msg_init(&reply);
-            if(boo_zmq.msg_recv(&reply, sock, 0) >= 0 &&
-               boo_fast_take_reply(&reply, request_id, out, entry.out_nbytes, &kernel_ms) == 0)
+            memcpy(&reply_len, reply, 4);
+            memcpy(&rid, reply + 12, 8);
+            if(reply_len == 32 + entry.out_nbytes && memcmp(reply + 4, "BOOc", 4) == 0 && reply[8] == 1 &&
+               reply[9] == 2 && reply[10] == 0 && reply[11] == 0 && rid == request_id &&
+               boo_fast_recv_all(fd, out, entry.out_nbytes, deadline) == 0)
                 status = BOO_FAST_DONE;
-            boo_zmq.msg_close(&reply);
-            break;
         }
-        if(!boo_daemon_alive(daemon_pid))
-            break;
     }
     if(status == BOO_FAST_DONE)
     {
@@ -578,8 +568,9 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
         return BOO_FAST_DONE;
     }
     /* A reply we did not expect (an error, a restarted daemon that does not know the plan) or
-     * none: forget the entry and the socket; the Python path takes it from here. */
-    boo_fast_drop_socket(t);
+     * none: forget the entry and the channel; the Python path takes it from here. The output
+     * may hold part of a result by now; the Python path overwrites all of it. */
+    boo_fast_drop_channel(t);
     __atomic_add_fetch(&boo_fast_failed, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&boo_fast_lock);
     boo_fast_entry *gone = boo_fast_find(direction, content);

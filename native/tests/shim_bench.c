@@ -15,6 +15,9 @@
  *
  * SHIM_BENCH_PAUSE=I: before call I, print "paused" and wait for a line on stdin (a test
  * restarts the daemon meanwhile, then lets it go on).
+ *
+ * SHIM_BENCH_NHWC=1: the tensors are described channels-last (NHWC strides), as PyTorch's
+ * channels_last tensors are. Tensors are 64-byte aligned, as PyTorch's CPU allocator makes them.
  */
 #define _GNU_SOURCE /* RTLD_DEFAULT, clock_gettime */
 #include "miopen/miopen.h"
@@ -50,6 +53,16 @@ static double now_us(void)
         }                                                                             \
     } while(0)
 
+/* An NCHW-ordered descriptor of packed NCHW memory, or of packed NHWC memory (strides). */
+static miopenStatus_t set_4d(miopenTensorDescriptor_t d, int nhwc, int n, int c, int h, int w)
+{
+    if(!nhwc)
+        return miopenSet4dTensorDescriptor(d, miopenFloat, n, c, h, w);
+    int dims[4]    = {n, c, h, w};
+    int strides[4] = {h * w * c, 1, w * c, c};
+    return miopenSetTensorDescriptor(d, miopenFloat, 4, dims, strides);
+}
+
 int main(int argc, char** argv)
 {
     int iters  = argc > 1 ? atoi(argv[1]) : 1000;
@@ -65,9 +78,9 @@ int main(int argc, char** argv)
             return 2;
     }
     size_t nx = (size_t)n * c * hh * ww, nw = (size_t)k * c * r * r, ny = (size_t)n * k * hh * ww;
-    float* x = malloc(sizeof(float) * nx);
-    float* w = malloc(sizeof(float) * nw);
-    float* y = malloc(sizeof(float) * ny);
+    float* x = aligned_alloc(64, (sizeof(float) * nx + 63) / 64 * 64);
+    float* w = aligned_alloc(64, (sizeof(float) * nw + 63) / 64 * 64);
+    float* y = aligned_alloc(64, (sizeof(float) * ny + 63) / 64 * 64);
     if(x == NULL || w == NULL || y == NULL)
         return 1;
     for(size_t i = 0; i < nx; ++i)
@@ -76,6 +89,8 @@ int main(int argc, char** argv)
         w[i] = (float)(i % 5) - 2.0f;
     const char* fresh_env = getenv("SHIM_BENCH_FRESH_DESCRIPTORS");
     int fresh = fresh_env != NULL && strcmp(fresh_env, "1") == 0;
+    const char* nhwc_env = getenv("SHIM_BENCH_NHWC");
+    int nhwc = nhwc_env != NULL && strcmp(nhwc_env, "1") == 0;
     miopenHandle_t h;
     miopenTensorDescriptor_t xd, wd, yd;
     miopenConvolutionDescriptor_t cd;
@@ -87,9 +102,9 @@ int main(int argc, char** argv)
         CK(miopenCreateTensorDescriptor(&wd));                                             \
         CK(miopenCreateTensorDescriptor(&yd));                                             \
         CK(miopenCreateConvolutionDescriptor(&cd));                                        \
-        CK(miopenSet4dTensorDescriptor(xd, miopenFloat, n, c, hh, ww));                    \
-        CK(miopenSet4dTensorDescriptor(wd, miopenFloat, k, c, r, r));                      \
-        CK(miopenSet4dTensorDescriptor(yd, miopenFloat, n, k, hh, ww));                    \
+        CK(set_4d(xd, nhwc, n, c, hh, ww));                                                \
+        CK(set_4d(wd, nhwc, k, c, r, r));                                                  \
+        CK(set_4d(yd, nhwc, n, k, hh, ww));                                                \
         CK(miopenInitConvolutionDescriptor(cd, miopenConvolution, pad, pad, 1, 1, 1, 1));  \
         CK(miopenSetConvolutionGroupCount(cd, 1));                                         \
     } while(0)

@@ -136,4 +136,8 @@ module {
     %c76 = tensor.collapse_shape %y75 [[0], [1], [2], [3, 4]] : tensor<2x9x9x4x4xbf16> into tensor<2x9x9x16xbf16>
     return %c76 : tensor<2x9x9x16xbf16>
   }
+  func.func @conv_2d_bf16_bwd_2x9x9x16_nhwc_16x3x3x4_fhwc_nhwf_1x1s_1x1p_1x1d_4g_into(%arg0: tensor<2x9x9x16xbf16>, %arg1: tensor<16x3x3x4xbf16>, %storage: tensor<2x9x9x16xbf16> {iree.abi.output = 0 : index}) -> tensor<2x9x9x16xbf16> {
+    %result = call @conv_2d_bf16_bwd_2x9x9x16_nhwc_16x3x3x4_fhwc_nhwf_1x1s_1x1p_1x1d_4g(%arg0, %arg1) : (tensor<2x9x9x16xbf16>, tensor<16x3x3x4xbf16>) -> tensor<2x9x9x16xbf16>
+    return %result : tensor<2x9x9x16xbf16>
+  }
 }

@@ -37,4 +37,8 @@ module {
     %c22 = tensor.collapse_shape %y21 [[0], [1], [2], [3, 4]] : tensor<4x7x7x1x64xbf16> into tensor<4x7x7x64xbf16>
     return %c22 : tensor<4x7x7x64xbf16>
   }
+  func.func @conv_2d_bf16_fwd_4x7x7x32_nhwc_64x1x1x32_fhwc_nhwf_1x1s_0x0p_1x1d_1g_into(%arg0: tensor<4x7x7x32xbf16>, %arg1: tensor<64x1x1x32xbf16>, %storage: tensor<4x7x7x64xbf16> {iree.abi.output = 0 : index}) -> tensor<4x7x7x64xbf16> {
+    %result = call @conv_2d_bf16_fwd_4x7x7x32_nhwc_64x1x1x32_fhwc_nhwf_1x1s_0x0p_1x1d_1g(%arg0, %arg1) : (tensor<4x7x7x32xbf16>, tensor<64x1x1x32xbf16>) -> tensor<4x7x7x64xbf16>
+    return %result : tensor<4x7x7x64xbf16>
+  }
 }

@@ -50,4 +50,8 @@ module {
     %c27 = tensor.collapse_shape %y26 [[0, 1], [2], [3], [4]] : tensor<1x32x3x3x16xbf16> into tensor<32x3x3x16xbf16>
     return %c27 : tensor<32x3x3x16xbf16>
   }
+  func.func @conv_2d_bf16_wrw_2x9x9x16_nhwc_32x3x3x16_fhwc_nhwf_1x1s_1x1p_1x1d_1g_into(%arg0: tensor<2x9x9x32xbf16>, %arg1: tensor<2x9x9x16xbf16>, %storage: tensor<32x3x3x16xbf16> {iree.abi.output = 0 : index}) -> tensor<32x3x3x16xbf16> {
+    %result = call @conv_2d_bf16_wrw_2x9x9x16_nhwc_32x3x3x16_fhwc_nhwf_1x1s_1x1p_1x1d_1g(%arg0, %arg1) : (tensor<2x9x9x32xbf16>, tensor<2x9x9x16xbf16>) -> tensor<32x3x3x16xbf16>
+    return %result : tensor<32x3x3x16xbf16>
+  }
 }

@@ -173,4 +173,8 @@ module {
     %c88 = tensor.collapse_shape %t87 [[0], [1, 2], [3], [4]] : tensor<2x1x8x10x10xf32> into tensor<2x8x10x10xf32>
     return %c88 : tensor<2x8x10x10xf32>
   }
+  func.func @conv_2d_f32_bwd_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_2x2s_1x1p_1x1d_1g_into(%arg0: tensor<2x16x5x5xf32>, %arg1: tensor<16x8x3x3xf32>, %storage: tensor<2x8x10x10xf32> {iree.abi.output = 0 : index}) -> tensor<2x8x10x10xf32> {
+    %result = call @conv_2d_f32_bwd_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_2x2s_1x1p_1x1d_1g(%arg0, %arg1) : (tensor<2x16x5x5xf32>, tensor<16x8x3x3xf32>) -> tensor<2x8x10x10xf32>
+    return %result : tensor<2x8x10x10xf32>
+  }
 }

@@ -25,4 +25,8 @@ module {
     %c19 = tensor.collapse_shape %t18 [[0], [1, 2], [3], [4]] : tensor<2x1x16x10x10xf32> into tensor<2x16x10x10xf32>
     return %c19 : tensor<2x16x10x10xf32>
   }
+  func.func @conv_2d_f32_fwd_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_1x1s_1x1p_1x1d_1g_into(%arg0: tensor<2x8x10x10xf32>, %arg1: tensor<16x8x3x3xf32>, %storage: tensor<2x16x10x10xf32> {iree.abi.output = 0 : index}) -> tensor<2x16x10x10xf32> {
+    %result = call @conv_2d_f32_fwd_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_1x1s_1x1p_1x1d_1g(%arg0, %arg1) : (tensor<2x8x10x10xf32>, tensor<16x8x3x3xf32>) -> tensor<2x16x10x10xf32>
+    return %result : tensor<2x16x10x10xf32>
+  }
 }

@@ -161,4 +161,8 @@ module {
     %c85 = tensor.collapse_shape %t84 [[0], [1, 2], [3], [4]] : tensor<1x1x6x9x9xf32> into tensor<1x6x9x9xf32>
     return %c85 : tensor<1x6x9x9xf32>
   }
+  func.func @conv_2d_f32_fwd_trans_1x4x5x5_nchw_4x6x3x3_fchw_nfhw_2x2s_1x1p_1x1d_1g_0x0op_into(%arg0: tensor<1x4x5x5xf32>, %arg1: tensor<4x6x3x3xf32>, %storage: tensor<1x6x9x9xf32> {iree.abi.output = 0 : index}) -> tensor<1x6x9x9xf32> {
+    %result = call @conv_2d_f32_fwd_trans_1x4x5x5_nchw_4x6x3x3_fchw_nfhw_2x2s_1x1p_1x1d_1g_0x0op(%arg0, %arg1) : (tensor<1x4x5x5xf32>, tensor<4x6x3x3xf32>) -> tensor<1x6x9x9xf32>
+    return %result : tensor<1x6x9x9xf32>
+  }
 }

@@ -33,4 +33,8 @@ module {
     %c20 = tensor.collapse_shape %x19 [[0, 1], [2], [3], [4]] : tensor<1x16x8x3x3xf32> into tensor<16x8x3x3xf32>
     return %c20 : tensor<16x8x3x3xf32>
   }
+  func.func @conv_2d_f32_wrw_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_1x1s_1x1p_2x2d_1g_into(%arg0: tensor<2x16x8x8xf32>, %arg1: tensor<2x8x10x10xf32>, %storage: tensor<16x8x3x3xf32> {iree.abi.output = 0 : index}) -> tensor<16x8x3x3xf32> {
+    %result = call @conv_2d_f32_wrw_2x8x10x10_nchw_16x8x3x3_fchw_nfhw_1x1s_1x1p_2x2d_1g(%arg0, %arg1) : (tensor<2x16x8x8xf32>, tensor<2x8x10x10xf32>) -> tensor<16x8x3x3xf32>
+    return %result : tensor<16x8x3x3xf32>
+  }
 }

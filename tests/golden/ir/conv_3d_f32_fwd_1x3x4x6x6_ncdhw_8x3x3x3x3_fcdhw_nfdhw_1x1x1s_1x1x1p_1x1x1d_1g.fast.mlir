@@ -127,4 +127,8 @@ module {
     %c95 = tensor.collapse_shape %t94 [[0], [1, 2], [3], [4], [5]] : tensor<1x1x8x4x6x6xf32> into tensor<1x8x4x6x6xf32>
     return %c95 : tensor<1x8x4x6x6xf32>
   }
+  func.func @conv_3d_f32_fwd_1x3x4x6x6_ncdhw_8x3x3x3x3_fcdhw_nfdhw_1x1x1s_1x1x1p_1x1x1d_1g_into(%arg0: tensor<1x3x4x6x6xf32>, %arg1: tensor<8x3x3x3x3xf32>, %storage: tensor<1x8x4x6x6xf32> {iree.abi.output = 0 : index}) -> tensor<1x8x4x6x6xf32> {
+    %result = call @conv_3d_f32_fwd_1x3x4x6x6_ncdhw_8x3x3x3x3_fcdhw_nfdhw_1x1x1s_1x1x1p_1x1x1d_1g(%arg0, %arg1) : (tensor<1x3x4x6x6xf32>, tensor<8x3x3x3x3xf32>) -> tensor<1x8x4x6x6xf32>
+    return %result : tensor<1x8x4x6x6xf32>
+  }
 }
