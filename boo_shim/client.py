@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -111,21 +112,16 @@ class _Conn:
         self.connected = False
         self.problem: str | None = None  # why the peer looks gone, if it does
         self.shm = _ShmSegment()
-        self.channel: socket.socket | None = None  # this thread's call channel (protocol.py)
+        self.channel: _Channel | None = None  # this thread's call channel (protocol.py)
         self.channel_served = False  # a reply came on it
         self.channel_off = False  # it failed: this connection sticks to the ZeroMQ socket
 
-    def open_channel(self, path: str, timeout_s: float) -> socket.socket | None:
+    def open_channel(self, path: str, timeout_s: float) -> "_Channel | None":
         if self.channel is None and not self.channel_off:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                s.settimeout(timeout_s)
-                s.connect(path)
+                self.channel, self.channel_served = _Channel(path, timeout_s), False
             except OSError:
-                s.close()
                 self.channel_off = True
-                return None
-            self.channel, self.channel_served = s, False
         return self.channel
 
     def drop_channel(self, lost: bool = False) -> None:
@@ -321,17 +317,11 @@ class BooClient:
         self._check_if_unconnected()
         return self._exchange([frame], rid, P.CALL_OP, timeout_s, timings, t_encode)
 
-    def _channel_exchange(self, conn: _Conn, chan: socket.socket, frame: bytes, rid: int, timeout_s, timings,
+    def _channel_exchange(self, conn: _Conn, chan: "_Channel", frame: bytes, rid: int, timeout_s, timings,
                           t_encode: float) -> tuple[dict, list]:
         t_sent = time.perf_counter()
         try:
-            if timeout_s is not None:
-                chan.settimeout(timeout_s)
-            # MSG_NOSIGNAL: in a program under the shim SIGPIPE may still kill (Python ignores it
-            # only as a main program)
-            chan.sendall(P.channel_prefix(len(frame)) + frame, socket.MSG_NOSIGNAL)
-            _spin_until_readable(chan, self.spin_s)
-            reply = _read_channel_frame(chan)
+            reply = chan.exchange(frame, timeout_s or self.timeout_s, self.spin_s)
         except socket.timeout:
             conn.drop_channel()
             raise DaemonTimeout(f"no reply from the boo daemon at {self.endpoint} to a call within "
@@ -647,37 +637,70 @@ class _ChannelLost(Exception):
     the ZeroMQ socket instead, which tells the caller what happened."""
 
 
-def _spin_until_readable(chan: socket.socket, seconds: float) -> None:
-    """Poll for the reply's first byte without sleeping, up to `seconds`: a small call's reply
-    usually comes within that, and a thread that slept would pay a wake-up for it."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+class _Channel:
+    """One thread's call channel: a non-blocking Unix stream socket whose waits are ours, so
+    that a wait can first poll without sleeping (a Python socket with a timeout always sleeps in
+    poll() before it reads). Timeouts raise socket.timeout, a closed channel EOFError."""
+
+    def __init__(self, path: str, timeout_s: float):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            chan.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            return  # data, or b"" at EOF: the read that follows sees which
-        except (BlockingIOError, InterruptedError):
-            continue
+            s.settimeout(timeout_s)
+            s.connect(path)
+            s.setblocking(False)
         except OSError:
-            return
+            s.close()
+            raise
+        self.sock = s
+        self._readable, self._writable = select.poll(), select.poll()
+        self._readable.register(s, select.POLLIN)
+        self._writable.register(s, select.POLLOUT)
 
+    def close(self) -> None:
+        self.sock.close()
 
-def _read_channel_frame(chan: socket.socket) -> bytearray:
-    """One length-prefixed frame from a call channel (EOFError when it closes)."""
-    prefix = _read_exactly(chan, bytearray(P.CHANNEL_PREFIX_BYTES))
-    n = P.channel_length(prefix)
-    if n > P.DEFAULT_MAX_FRAME_BYTES + P.CALL_REPLY_BYTES:
-        raise EOFError(f"call channel: a {n}-byte reply")
-    return _read_exactly(chan, bytearray(n))
+    def exchange(self, frame: bytes, timeout_s: float, spin_s: float) -> bytearray:
+        """Send one frame and read the reply frame."""
+        deadline = time.monotonic() + timeout_s
+        self._send_all(memoryview(P.channel_prefix(len(frame)) + frame), deadline)
+        end = time.perf_counter() + spin_s
+        while time.perf_counter() < end:  # the reply of a small call usually comes meanwhile
+            try:
+                self.sock.recv(1, socket.MSG_PEEK)
+                break  # data, or b"" at EOF: the reads below see which
+            except BlockingIOError:
+                continue
+        n = P.channel_length(self._recv_exactly(bytearray(P.CHANNEL_PREFIX_BYTES), deadline))
+        if n > P.DEFAULT_MAX_FRAME_BYTES + P.CALL_REPLY_BYTES:
+            raise EOFError(f"call channel: a {n}-byte reply")
+        return self._recv_exactly(bytearray(n), deadline)
 
+    def _wait(self, poller, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0 or not poller.poll(left * 1000):
+            raise socket.timeout("call channel")
 
-def _read_exactly(chan: socket.socket, buf: bytearray) -> bytearray:
-    view, got = memoryview(buf), 0
-    while got < len(buf):
-        n = chan.recv_into(view[got:])
-        if n == 0:
-            raise EOFError("call channel closed")
-        got += n
-    return buf
+    def _send_all(self, data: memoryview, deadline: float) -> None:
+        while data:
+            try:
+                # MSG_NOSIGNAL: a program under the shim may not ignore SIGPIPE (Python ignores it
+                # only when it is the main program)
+                data = data[self.sock.send(data, socket.MSG_NOSIGNAL):]
+            except BlockingIOError:
+                self._wait(self._writable, deadline)
+
+    def _recv_exactly(self, buf: bytearray, deadline: float) -> bytearray:
+        view, got = memoryview(buf), 0
+        while got < len(buf):
+            try:
+                n = self.sock.recv_into(view[got:])
+            except BlockingIOError:
+                self._wait(self._readable, deadline)
+                continue
+            if n == 0:
+                raise EOFError("call channel closed")
+            got += n
+        return buf
 
 
 def _daemon_timings(header: dict, timings: dict | None) -> None:
