@@ -306,7 +306,7 @@ class BooClient:
         rid = next(self._ids)
         t_encode = time.perf_counter()
         frame = P.encode_call(rid, plan.plan_id, arrays)  # C-contiguous arrays join as they are
-        if plan.channel is not None:
+        if plan.channel is not None and len(frame) <= P.CHANNEL_MAX_FRAME:
             conn = self._conn()
             chan = conn.open_channel(plan.channel, timeout_s or self.timeout_s)
             if chan is not None:

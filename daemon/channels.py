@@ -10,9 +10,9 @@ each reply), so nothing is read from it while its reply is due.
 What a peer can do wrong, and what it costs it: a peer of another uid is refused at accept; a
 frame over the size limit, or one that is not a call, gets an error reply and the connection is
 closed (a stream whose length prefixes cannot be trusted is not read again); a peer that stops
-reading its replies is not read from until it does (one reply is kept for it, no more); one
-that sends ahead of its replies is dropped past one frame's worth of bytes. None of it reaches
-another connection or the daemon.
+reading its replies is not read from until it does (one reply is kept for it, no more), so
+its own sends block; one that sends ahead of a queued call's reply is dropped past one frame's
+worth of bytes. None of it reaches another connection or the daemon.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class CallChannels:
                  max_frame_bytes: int, max_connections: int):
         self.path = path
         self._serve = serve
-        self._max_frame = max_frame_bytes + P.CALL_REQUEST_BYTES
+        self._max_frame = min(max_frame_bytes + P.CALL_REQUEST_BYTES, P.CHANNEL_MAX_FRAME)
         self._max_connections = max_connections
         self._listener: socket.socket | None = None
         self._conns: dict[int, _Connection] = {}

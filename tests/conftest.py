@@ -50,7 +50,7 @@ TEST_GROUPS = {
              "test_ir_golden"],
     "compile": ["test_lowering", "test_compile_cache", "test_compile_fallback", "test_generate", "test_runtime",
                 "test_driver", "test_precompile", "test_report", "test_gpu_prep"],
-    "daemon": ["test_daemon", "test_daemon_hardening", "test_call_path"],
+    "daemon": ["test_daemon", "test_daemon_hardening", "test_call_path", "test_call_channel"],
     "native": ["test_shim", "test_torch_client", "test_mixed_program", "test_reference_lib", "test_fast_path"],
     "pytorch": ["test_pytorch_ops", "test_torchvision_models"],
 }

@@ -277,13 +277,20 @@ def test_several_processes_and_one_killed_mid_call(daemon, client):
     assert st["clients_busy"] <= 1 and st["queued"] == 0
 
 
-def test_errors_from_the_fast_path_keep_their_class(client):
+def test_errors_from_the_fast_path_keep_their_class(client, daemon):
     """A call naming a plan the daemon never made is an UnknownPlan (and a DaemonError), with
-    MIOpen's status; the connection goes on."""
-    with pytest.raises(P.UnknownPlan) as e:
-        client._call((1 << 62) + 99, [np.zeros(3, np.float32)], 30, None)
-    assert isinstance(e.value, DaemonError) and e.value.status == MIOpenStatus.NotInitialized
-    assert client.hello()["ok"]
+    MIOpen's status, on the call channel and on the ZeroMQ socket; both go on."""
+    from boo_shim.client import _PlanInfo
+
+    for channel in (P.channel_path(daemon["endpoint"]), None):
+        plan = _PlanInfo((1 << 62) + 99, [(3,)], np.dtype(np.float32))
+        plan.channel = channel
+        with pytest.raises(P.UnknownPlan) as e:
+            client._call(plan, [np.zeros(3, np.float32)], 30, None)
+        assert isinstance(e.value, DaemonError) and e.value.status == MIOpenStatus.NotInitialized
+        assert client.hello()["ok"]
+    args = sample(TINY)
+    np.testing.assert_array_equal(client.run(TINY, *args), client.run(TINY, *args, use_shm=True))
 
 
 @functools.cache

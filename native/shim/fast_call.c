@@ -45,6 +45,8 @@
 #define BOO_FAST_MISS 1
 #define BOO_FAST_FAILED 2
 
+#define BOO_CHANNEL_MAX_FRAME ((size_t)64 << 20)
+
 #define BOO_FAST_FWD 0
 #define BOO_FAST_BWD 1
 #define BOO_FAST_WRW 2
@@ -487,6 +489,8 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
             content[i] = s->content_id;
     }
     boo_fast_entry *e = ok ? boo_fast_find(direction, content) : NULL;
+    if(e != NULL && 24 + e->in_nbytes[0] + e->in_nbytes[1] > BOO_CHANNEL_MAX_FRAME)
+        e = NULL; /* the daemon takes no bigger frame on its channel (protocol.CHANNEL_MAX_FRAME) */
     if(e != NULL)
     {
         entry = *e;
