@@ -206,6 +206,7 @@ class BooClient:
         self._ids = itertools.count(1)
         self._plans: dict[tuple, _PlanInfo] = {}  # (signature key, strategy) -> the daemon's plan
         self._closed = False
+        self._pid = os.getpid()  # a forked child starts afresh (`_conn`)
         # Shared memory only over ipc: there the daemon knows the peer's pid (SO_PEERCRED) and
         # serves only segments that process created; a tcp peer has no such credentials.
         self.shm_possible = self.endpoint.startswith("ipc://")
@@ -242,6 +243,8 @@ class BooClient:
 
     # ------------------------------------------------------------------ plumbing
     def _conn(self) -> _Conn:
+        if os.getpid() != self._pid:
+            self._forked()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self._closed:
@@ -251,6 +254,21 @@ class BooClient:
                 self._conns.append(conn)
             self._local.conn = conn
         return conn
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's sockets are not ours. A ZeroMQ context does not
+        survive a fork, and a call channel shared with the parent would mix both processes'
+        replies (request ids included: the child's counter continues the parent's). So new
+        ones, and request ids no reply to the parent's could carry. Plans stay valid."""
+        with self._lock:
+            inherited, self._conns = self._conns, []
+            for conn in inherited:
+                if conn.channel is not None:
+                    conn.channel.close()  # the child's copy of the descriptor only
+            self._ctx = zmq.Context()
+            self._local = threading.local()
+            self._ids = itertools.count((os.getpid() << 40) + 1)
+            self._pid = os.getpid()
 
     def _reset(self) -> None:
         """Drop this thread's socket: the next request connects afresh (late replies to the old

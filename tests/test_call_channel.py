@@ -232,3 +232,26 @@ def test_a_killed_daemon_is_an_error_at_once_and_a_new_one_is_used():
         c.close()
         cli("stop", "--endpoint", endpoint, timeout=60)
     assert not os.path.exists(P.channel_path(endpoint))  # a stopped daemon removes its channel
+
+
+def test_a_forked_child_gets_connections_of_its_own(client):
+    """A child forked while its parent holds a channel and a ZeroMQ socket: both processes call
+    at once, each gets its own answers (a shared stream would hand one the other's replies)."""
+    args, other = sample(TINY), sample(TINY, 5)
+    want, want_other = client.run(TINY, *args), client.run(TINY, *other)
+    assert client._conn().channel is not None
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            ok = all(np.array_equal(client.run(TINY, *other), want_other) for _ in range(100))
+            code = 0 if ok and client._conn().channel is not None else 2
+        except BaseException as e:  # noqa: BLE001 - the parent sees the code; say why
+            os.write(2, f"child: {type(e).__name__}: {e}\n".encode())
+        finally:
+            os._exit(code)
+    for _ in range(100):
+        np.testing.assert_array_equal(client.run(TINY, *args), want)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    np.testing.assert_array_equal(client.run(TINY, *args), want)
