@@ -166,6 +166,23 @@ def test_descriptors_changed_in_place_seeded(native_tree, boo_daemon):
     assert off.returncode == 0 and fast_calls(off.stdout) == 0, off.stdout + off.stderr[-3000:]
 
 
+def test_a_forked_program_keeps_its_answers(native_tree, boo_daemon):
+    """descriptor_mutation forks halfway: parent and child call at once, each checking every
+    result against its direct loop. Each process must talk to the daemon on a connection of its
+    own (a shared stream would hand one the other's replies), and the child's calls reach the C
+    path again after it configured it for itself."""
+    for extra in ([], ["immediate"]):
+        p = run_program(native_tree, "descriptor_mutation", [9, 300, *extra], shim=True, endpoint=boo_daemon,
+                        env_extra={"BOO_FALLBACK": "error", "DESCRIPTOR_MUTATION_FORK": "1"})
+        lines = p.stdout.strip().splitlines()
+        assert p.returncode == 0 and len(lines) == 2, p.stdout + p.stderr[-3000:]
+        assert sorted(ln.split("calls=")[0] for ln in lines) == ["", "child "], lines
+        assert all("mismatches=0" in ln for ln in lines), lines
+        # The child's count starts from its parent's at the fork (about 140): past 200, the child
+        # too was served from C after it forked.
+        assert min(fast_calls(ln) for ln in lines) >= 200, lines
+
+
 def test_descriptor_table_against_a_model(native_tree):
     """The C side's pointer -> content-id table (open addressing, backward-shift deletion), fuzzed
     with a seed against a dict: pointers 16 bytes apart, as allocations are, so that probe runs

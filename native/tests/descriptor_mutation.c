@@ -14,6 +14,11 @@
  * GetSolution gave (PyTorch's default path), and at the end one call names a solution id of
  * another direction, which must be refused with BadParm.
  *
+ * DESCRIPTOR_MUTATION_FORK=1: halfway through, the program forks; parent and child go on at
+ * once with different seeds (a forked child must not share its parent's connection to the
+ * daemon: replies would cross), the child printing its own line first, and the parent counts a
+ * failed child as a mismatch.
+ *
  * Prints one line: "calls=N mismatches=M" (and fast_calls=K under the boo shim); exit 0 when
  * every result matched.
  */
@@ -27,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -121,8 +128,21 @@ int main(int argc, char** argv)
     CK(miopenCreateConvolutionDescriptor(&cd));
     const float alpha = 1.0f, beta = 0.0f;
     int mismatches = 0, cur = -1;
+    const char* fork_env = getenv("DESCRIPTOR_MUTATION_FORK");
+    pid_t child = -1;
+    int is_child = 0;
     for(call_no = 0; call_no < calls; ++call_no)
     {
+        if(fork_env != NULL && strcmp(fork_env, "1") == 0 && call_no == calls / 2 && child < 0)
+        {
+            fflush(stdout);
+            child = fork();
+            if(child < 0)
+                return 1;
+            is_child = child == 0;
+            if(is_child)
+                rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull; /* its own calls */
+        }
         /* a third of the calls repeat the last configuration untouched */
         int next = (cur < 0 || rnd() % 3 != 0) ? (int)(rnd() % N_CONFIGS) : cur;
         const config_t* g = &CONFIGS[next];
@@ -203,7 +223,16 @@ int main(int argc, char** argv)
     CK(miopenDestroyTensorDescriptor(yd));
     CK(miopenDestroyConvolutionDescriptor(cd));
     CK(miopenDestroy(h));
-    printf("calls=%d mismatches=%d", calls, mismatches);
+    if(child > 0)
+    {
+        int status = 0;
+        if(waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        {
+            fprintf(stderr, "the forked child failed (status %d)\n", status);
+            ++mismatches;
+        }
+    }
+    printf("%scalls=%d mismatches=%d", is_child ? "child " : "", calls, mismatches);
     unsigned long long (*fast_count)(void) = (unsigned long long (*)(void))dlsym(RTLD_DEFAULT, "boo_fast_count");
     if(fast_count != NULL)
         printf(" fast_calls=%llu", fast_count());
