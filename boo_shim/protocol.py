@@ -83,6 +83,10 @@ __all__ = [
     "call_reply_buffer",
     "seal_call_reply",
     "decode_call_reply",
+    "call_kind",
+    "encode_shm_call",
+    "decode_shm_call",
+    "shm_call_reply",
     "CHANNEL_PREFIX_BYTES",
     "CHANNEL_MAX_FRAME",
     "channel_path",
@@ -571,6 +575,12 @@ _CALL_REQUEST = struct.Struct("<4sBBHQQ")  # magic, version, kind, flags (0), re
 _CALL_REPLY = struct.Struct("<4sBBHQdd")  # magic, version, kind, flags (0), request id, kernel ms, daemon us
 CALL_REQUEST_BYTES, CALL_REPLY_BYTES = _CALL_REQUEST.size, _CALL_REPLY.size
 _KIND_CALL, _KIND_CALL_REPLY = 1, 2
+# A call whose tensors lie in the caller's shared-memory segment (call channels only, where the
+# daemon knows the caller's pid): after the header, the segment's name length (u16) and name,
+# then one u64 offset per input and one for the output; the plan gives every size. Its reply is
+# the reply header alone: the result is in the segment.
+_KIND_SHM_CALL, _KIND_SHM_CALL_REPLY = 3, 4
+_SHM_NAME_LENGTH = struct.Struct("<H")
 MAX_PLAN_ID = (1 << 63) - 1
 
 
@@ -600,6 +610,49 @@ def _unpack_header(layout: struct.Struct, blob, kind: int, what: str) -> tuple:
     return fields[4:]
 
 
+def call_kind(blob) -> int:
+    """The kind byte of a call frame (1 inline tensors, 3 tensors in shared memory); 0 if none."""
+    return blob[5] if len(blob) > 5 else 0
+
+
+def encode_shm_call(request_id: int, plan_id: int, segment: str, offsets: Sequence[int]) -> bytes:
+    """A call naming where in `segment` each input lies and where the result goes."""
+    name = segment.encode()
+    return b"".join((_CALL_REQUEST.pack(CALL_MAGIC, PROTOCOL_VERSION, _KIND_SHM_CALL, 0, request_id, plan_id),
+                     _SHM_NAME_LENGTH.pack(len(name)), name, struct.pack(f"<{len(offsets)}Q", *offsets)))
+
+
+def decode_shm_call(blob) -> tuple[int, int, str, tuple[int, ...]]:
+    """(request id, plan id, segment name, offsets: the inputs', then the output's) of a
+    shared-memory call; the plan says how many there must be. Raises ProtocolError only."""
+    request_id, plan_id = _unpack_header(_CALL_REQUEST, blob, _KIND_SHM_CALL, "shm call")
+    if request_id > MAX_REQUEST_ID or not 1 <= plan_id <= MAX_PLAN_ID:
+        raise ProtocolError("shm call: request or plan id out of range")
+    at = CALL_REQUEST_BYTES
+    if len(blob) < at + _SHM_NAME_LENGTH.size:
+        raise ProtocolError("shm call: no segment name")
+    (n,) = _SHM_NAME_LENGTH.unpack_from(blob, at)
+    at += _SHM_NAME_LENGTH.size
+    rest = len(blob) - at - n
+    if rest < 16 or rest % 8 or rest // 8 > MAX_FRAMES + 1:
+        raise ProtocolError(f"shm call: {len(blob)} bytes do not hold a {n}-byte name and 2 to "
+                            f"{MAX_FRAMES + 1} offsets")
+    try:
+        name = bytes(blob[at:at + n]).decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("shm call: the segment name is not UTF-8") from None
+    if not SHM_NAME_RE.match(name):
+        raise ProtocolError(f"shm call: {name[:80]!r} is not a valid boo segment name")
+    offsets = struct.unpack_from(f"<{rest // 8}Q", blob, at + n)
+    if any(o > MAX_TENSOR_BYTES for o in offsets):
+        raise ProtocolError("shm call: an offset is out of range")
+    return request_id, plan_id, name, offsets
+
+
+def shm_call_reply(request_id: int, kernel_ms: float, daemon_us: float) -> bytes:
+    return _CALL_REPLY.pack(CALL_MAGIC, PROTOCOL_VERSION, _KIND_SHM_CALL_REPLY, 0, request_id, kernel_ms, daemon_us)
+
+
 def decode_call(blob) -> tuple[int, int, memoryview]:
     """(request id, plan id, the inputs' bytes) of a call frame; the plan says how to split them.
     Raises ProtocolError, never anything else."""
@@ -624,8 +677,12 @@ def seal_call_reply(frame: bytearray, request_id: int, kernel_ms: float, daemon_
 
 
 def decode_call_reply(blob) -> tuple[dict, memoryview]:
-    """A call reply as (the header a JSON reply would have had, the result's bytes)."""
-    request_id, kernel_ms, daemon_us = _unpack_header(_CALL_REPLY, blob, _KIND_CALL_REPLY, "call reply")
+    """A call reply as (the header a JSON reply would have had, the result's bytes: none after
+    a shared-memory call, whose result is in the segment)."""
+    kind = call_kind(blob) if call_kind(blob) == _KIND_SHM_CALL_REPLY else _KIND_CALL_REPLY
+    request_id, kernel_ms, daemon_us = _unpack_header(_CALL_REPLY, blob, kind, "call reply")
+    if kind == _KIND_SHM_CALL_REPLY and len(blob) != CALL_REPLY_BYTES:
+        raise ProtocolError("shm call reply: bytes after the header")
     if not (math.isfinite(kernel_ms) and math.isfinite(daemon_us)):
         raise ProtocolError("call reply: timings are not finite")
     header = {"v": PROTOCOL_VERSION, "op": CALL_OP, "id": request_id, "ok": True, "kernel_ms": kernel_ms,

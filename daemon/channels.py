@@ -35,15 +35,16 @@ _RECV_BYTES = 1 << 18
 
 class ChannelPeer:
     """Names one channel connection as the daemon's requester identity. Serial numbers are never
-    reused, so a late reply can never reach a newer connection on the same file descriptor."""
+    reused, so a late reply can never reach a newer connection on the same file descriptor.
+    `pid` is the connecting process (SO_PEERCRED): shared memory is served only to its creator."""
 
-    __slots__ = ("serial",)
+    __slots__ = ("serial", "pid")
 
-    def __init__(self, serial: int):
-        self.serial = serial
+    def __init__(self, serial: int, pid: int):
+        self.serial, self.pid = serial, pid
 
     def __repr__(self) -> str:
-        return f"ChannelPeer({self.serial})"
+        return f"ChannelPeer({self.serial}, pid {self.pid})"
 
 
 class _Connection:
@@ -139,17 +140,17 @@ class CallChannels:
                 logs.warning("channel_accept_failed", reason=str(e))
                 return
             try:
-                _pid, uid, _gid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                                   _PEERCRED.size))
+                pid, uid, _gid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                  _PEERCRED.size))
             except OSError:
-                uid = -1
+                pid, uid = -1, -1
             if uid != os.getuid() or len(self._conns) >= self._max_connections:
                 self.refused += 1
                 logs.warning("channel_refused", uid=uid, connections=len(self._conns))
                 sock.close()
                 continue
             sock.setblocking(False)
-            conn = _Connection(sock, ChannelPeer(next(self._serials)))
+            conn = _Connection(sock, ChannelPeer(next(self._serials), pid))
             self._conns[sock.fileno()] = conn
             self._fds[conn.peer] = sock.fileno()
             self._poller.register(sock.fileno(), zmq.POLLIN)

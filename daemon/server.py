@@ -615,13 +615,23 @@ class Daemon:
         plan's call from a peer with nothing queued runs here, as in the express lane."""
         received = time.perf_counter()
         try:
-            request_id, plan_id, payload = P.decode_call(frame)
+            if P.call_kind(frame) == 3:
+                request_id, plan_id, segment, offsets = P.decode_shm_call(frame)
+                payload = b""
+            else:
+                request_id, plan_id, payload = P.decode_call(frame)
+                segment = offsets = None
         except BooError as e:
             with self.stats.lock:
                 self.stats.bad_messages += 1
             logs.warning("bad_message", reason=str(e)[:300], where="channel")
             return P.error_reply({"op": P.CALL_OP}, e)
         header = {"op": P.CALL_OP, "id": request_id, "plan": plan_id}
+        if segment is not None:
+            # Tensors in the caller's segment: queued like any request (big by nature).
+            header["shm"] = (segment, offsets)
+            self._admit(_Request(peer, header, [], received=received, nbytes=0))
+            return None
         if self._stopping:
             return P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized)
         plan = self.plans.get(plan_id)
@@ -907,6 +917,9 @@ class Daemon:
         return plan
 
     def _op_call(self, req: _Request) -> None:
+        if "shm" in req.header:
+            self._op_shm_call(req)
+            return
         plan = self._checked_plan(req.header["plan"], len(req.frames[0]))
         with self.stats.lock:
             self.stats.kernel_hits += 1
@@ -914,6 +927,52 @@ class Daemon:
             self._run_plan(req, plan)  # exceptions reach _start, which replies with the error
         else:
             self._submit_call(req, lambda _info: self._run_plan(req, plan), {})
+
+    def _op_shm_call(self, req: _Request) -> None:
+        """A call whose tensors lie in the caller's segment (call channels only): the kernel
+        reads the inputs there and writes the result there (`Kernel.writes_into`)."""
+        plan = self.plans.get(req.header["plan"])
+        if plan is None:
+            raise P.UnknownPlan(f"call: no plan {req.header['plan']} in this daemon (it restarted or evicted "
+                                "it); register the signature again (op 'plan')")
+        segment, offsets = req.header["shm"]
+        sizes = (*plan.in_nbytes, plan.out_nbytes)
+        if len(offsets) != len(sizes):
+            raise P.ProtocolError(f"shm call: {len(offsets)} offsets; {plan.sig.func_name} has "
+                                  f"{len(plan.in_nbytes)} inputs and an output")
+        refs = [P.ShmRef(segment, off, n) for off, n in zip(offsets, sizes)]
+        with self.stats.lock:
+            self.stats.kernel_hits += 1
+        self._submit_call(req, lambda _info: self._run_shm_plan(req, plan, refs), {})
+
+    def _run_shm_plan(self, req: _Request, plan: Plan, refs: list) -> None:
+        tokens, views = [], []
+        ok = False
+        try:
+            for ref in refs:
+                tok, buf = self.shm.acquire(ref, req.identity.pid)
+                tokens.append(tok)
+                views.append(buf)
+            inputs = [np.frombuffer(v, dtype=plan.dtype).reshape(s) for v, s in zip(views, plan.in_shapes)]
+            out = np.frombuffer(views[-1], dtype=plan.dtype).reshape(plan.out_shape)
+            t0 = time.perf_counter()
+            plan.kernel.run(*inputs, out=out, check=False)
+            seconds = time.perf_counter() - t0
+            ok = True
+        finally:
+            if not ok:
+                self.stats.call(plan.sig, 0.0, False)
+            inputs = out = None
+            for v in views:
+                try:
+                    v.release()
+                except BufferError:
+                    pass
+            for tok in tokens:
+                self.shm.release(tok)
+        self.stats.call(plan.sig, seconds, True)
+        self._finish(req, P.shm_call_reply(req.header["id"], seconds * 1e3,
+                                           (time.perf_counter() - req.received) * 1e6))
 
     def _run_plan(self, req: _Request, plan: Plan) -> None:
         self._finish(req, self._plan_reply(plan, req.frames[0], req.header["id"], req.received))

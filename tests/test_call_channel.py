@@ -113,6 +113,25 @@ def test_calls_take_the_channel_and_match_the_zmq_socket(client, sig):
     assert client.stats()["channel_connections"] >= 1
 
 
+def test_shared_memory_runs_go_as_calls_on_the_channel(client):
+    """A run through shared memory is a call naming the segment's offsets (no JSON `run`), and
+    gives the bits the inline path and the JSON `run` give."""
+    sig = ConvSignature(input_shape=[1, 16, 48, 48], kernel_shape=[16, 16, 3, 3], dtype="fp32", padding=1)
+    args = sample(sig)
+    inline = client.run(sig, *args, use_shm=False)
+    runs_before = client.stats()["ops"].get("run", 0)
+    for _ in range(3):
+        np.testing.assert_array_equal(client.run(sig, *args, use_shm=True), inline)
+    assert client.stats()["ops"].get("run", 0) == runs_before
+    plan = client.known_plan(sig)
+    plan.channel = None  # no channel: the JSON run takes it
+    try:
+        np.testing.assert_array_equal(client.run(sig, *args, use_shm=True), inline)
+    finally:
+        plan.channel = client.hello()["calls"]
+    assert client.stats()["ops"].get("run", 0) == runs_before + 1
+
+
 # ----------------------------------------------------------------------------- what a peer can send
 def test_hostile_frames_get_errors_and_the_daemon_goes_on(daemon, client):
     args = sample(TINY)
@@ -132,6 +151,18 @@ def test_hostile_frames_get_errors_and_the_daemon_goes_on(daemon, client):
         send_frame(s, frame)
         reply = P.decode_header(read_frame(s))
         assert reply["ok"] is False and reply["code"] in {int(v) for v in MIOpenStatus} - {0}, reply
+    # Shared-memory calls that are wrong: another process's segment, none, offsets past the
+    # segment, the wrong number of offsets, a bad name; and the kind on the ZeroMQ socket.
+    seg = client._conn().shm.ensure(1 << 20)
+    for frame in (P.encode_shm_call(4, plan_id, "boo-1-0123abcd", [0, 4096, 8192]),
+                  P.encode_shm_call(5, plan_id, f"boo-{os.getpid()}-00000000", [0, 4096, 8192]),
+                  P.encode_shm_call(6, plan_id, seg.name, [0, 4096, (1 << 20) - 8]),
+                  P.encode_shm_call(7, plan_id, seg.name, [0, 4096]),
+                  P.encode_shm_call(8, plan_id, "../../etc/passwd", [0, 4096, 8192]),
+                  P.encode_shm_call(9, plan_id, seg.name, [0, 4096, 8192])[:-3]):
+        send_frame(s, frame)
+        reply = P.decode_header(read_frame(s))
+        assert reply["ok"] is False and reply["error"] == "ProtocolError", reply
     # three good calls sent at once come back in order
     s.sendall(b"".join(P.channel_prefix(len(f)) + f
                        for f in (P.encode_call(i, plan_id, P.frame_buffers(args)) for i in (11, 12, 13))))
