@@ -699,7 +699,9 @@ def decode_call_reply(blob) -> tuple[dict, memoryview]:
 # VM: ~6 us p50 against ~33 us for REQ/REP). Only calls travel there: a reply is a call reply
 # frame, or a JSON error header (the first byte tells which, as on the ZeroMQ socket).
 CHANNEL_SUFFIX = ".calls"
-CHANNEL_MAX_FRAME = 64 << 20  # bigger calls go to the ZeroMQ socket (and belong in shared memory)
+# Bigger calls go to the ZeroMQ socket (and belong in shared memory): past a few socket
+# buffers, ZeroMQ's I/O threads move a frame faster than a Python loop turn per piece.
+CHANNEL_MAX_FRAME = 4 << 20
 _CHANNEL_LENGTH = struct.Struct("<I")
 CHANNEL_PREFIX_BYTES = _CHANNEL_LENGTH.size
 _SUN_PATH_MAX = 107  # sockaddr_un's path, less its terminating NUL

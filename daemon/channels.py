@@ -48,12 +48,14 @@ class ChannelPeer:
 
 
 class _Connection:
-    __slots__ = ("sock", "peer", "pending_in", "pending_out", "closing", "awaiting")
+    __slots__ = ("sock", "peer", "pending_in", "body", "body_got", "pending_out", "closing", "awaiting")
 
     def __init__(self, sock: socket.socket, peer: ChannelPeer):
         self.sock, self.peer = sock, peer
-        self.pending_in = bytearray()  # the start of a frame not complete yet
-        self.pending_out = b""  # the rest of a reply the peer has not taken yet
+        self.pending_in = bytearray()  # bytes read and not yet served (small frames)
+        self.body: bytearray | None = None  # a big frame being read straight into its buffer
+        self.body_got = 0
+        self.pending_out = memoryview(b"")  # the rest of a reply the peer has not taken yet
         self.closing = False  # close once pending_out is gone
         self.awaiting = False  # a queued call's reply is due
 
@@ -167,6 +169,9 @@ class CallChannels:
         conn.sock.close()
 
     def _read(self, fd: int, conn: _Connection) -> None:
+        if conn.body is not None:
+            self._read_body(fd, conn)
+            return
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -202,10 +207,35 @@ class CallChannels:
                 return
             end = P.CHANNEL_PREFIX_BYTES + n
             if len(buf) < end:
+                if n > _RECV_BYTES:
+                    # A big frame: the rest is read into its own buffer, in as few turns as the
+                    # socket allows, and nothing is copied again (see `_read_body`).
+                    conn.body = bytearray(n)
+                    conn.body_got = len(buf) - P.CHANNEL_PREFIX_BYTES
+                    conn.body[:conn.body_got] = buf[P.CHANNEL_PREFIX_BYTES:]
+                    del buf[:]
                 return
             frame = bytes(buf[P.CHANNEL_PREFIX_BYTES:end])  # (a view would pin the bytearray)
             del buf[:end]
             self._answer(fd, conn, memoryview(frame))
+
+    def _read_body(self, fd: int, conn: _Connection) -> None:
+        view = memoryview(conn.body)
+        while conn.body_got < len(view):
+            try:
+                n = conn.sock.recv_into(view[conn.body_got:])
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                n = 0
+            if n == 0:
+                del view
+                self._drop(fd)
+                return
+            conn.body_got += n
+        frame, conn.body = conn.body, None
+        del view
+        self._answer(fd, conn, memoryview(frame))
 
     def _answer(self, fd: int, conn: _Connection, frame: memoryview) -> None:
         if not P.is_call(frame):
@@ -246,26 +276,29 @@ class CallChannels:
         except OSError:
             self._drop(fd)
             return
-        total = P.CHANNEL_PREFIX_BYTES + len(reply)
-        if sent < total:
+        if sent < P.CHANNEL_PREFIX_BYTES + len(reply):
             # The peer is not reading (or the reply is bigger than the socket's buffer): keep
-            # the rest and stop reading from it until it has taken it.
-            conn.pending_out = (P.channel_prefix(len(reply)) + bytes(reply))[sent:]
+            # the rest and stop reading from it until it has taken it. (A view: the rest goes
+            # in pieces, and slicing a view copies nothing.)
+            if sent < P.CHANNEL_PREFIX_BYTES:
+                rest = memoryview(P.channel_prefix(len(reply))[sent:] + bytes(reply))
+            else:
+                rest = memoryview(reply)[sent - P.CHANNEL_PREFIX_BYTES:]
+            conn.pending_out = rest
             self._poller.modify(fd, zmq.POLLOUT)
         elif close:
             self._drop(fd)
 
     def _flush(self, fd: int, conn: _Connection) -> None:
-        try:
-            sent = conn.sock.send(conn.pending_out, socket.MSG_NOSIGNAL)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self._drop(fd)
-            return
-        conn.pending_out = conn.pending_out[sent:]
-        if conn.pending_out:
-            return
+        while conn.pending_out:
+            try:
+                sent = conn.sock.send(conn.pending_out, socket.MSG_NOSIGNAL)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._drop(fd)
+                return
+            conn.pending_out = conn.pending_out[sent:]
         if conn.closing:
             self._drop(fd)
             return

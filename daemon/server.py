@@ -943,7 +943,10 @@ class Daemon:
         refs = [P.ShmRef(segment, off, n) for off, n in zip(offsets, sizes)]
         with self.stats.lock:
             self.stats.kernel_hits += 1
-        self._submit_call(req, lambda _info: self._run_shm_plan(req, plan, refs), {})
+        if plan.inline:
+            self._run_shm_plan(req, plan, refs)  # a hand-off to the call pool would cost more
+        else:
+            self._submit_call(req, lambda _info: self._run_shm_plan(req, plan, refs), {})
 
     def _run_shm_plan(self, req: _Request, plan: Plan, refs: list) -> None:
         tokens, views = [], []

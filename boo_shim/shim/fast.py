@@ -93,8 +93,8 @@ class FastPath:
         """Offer a call Python just served through the daemon (alpha 1, beta 0, packed tensors:
         the caller checked). Does nothing when the client holds no plan for it, or the daemon
         has no call channel."""
-        if not self.enabled:
-            return
+        if not self.enabled or sum(in_nbytes) + out_nbytes >= client.shm_threshold:
+            return  # a call this big goes through shared memory, not as one frame each way
         plan = client.known_plan(sig)
         if plan is None or plan.channel is None:
             return

@@ -45,7 +45,7 @@
 #define BOO_FAST_MISS 1
 #define BOO_FAST_FAILED 2
 
-#define BOO_CHANNEL_MAX_FRAME ((size_t)64 << 20)
+#define BOO_CHANNEL_MAX_FRAME ((size_t)4 << 20) /* protocol.CHANNEL_MAX_FRAME */
 
 #define BOO_FAST_FWD 0
 #define BOO_FAST_BWD 1
