@@ -336,10 +336,10 @@ class BooClient:
         return self._exchange([frame], rid, P.CALL_OP, timeout_s, timings, t_encode)
 
     def _channel_exchange(self, conn: _Conn, chan: "_Channel", frame: bytes, rid: int, timeout_s, timings,
-                          t_encode: float) -> tuple[dict, list]:
+                          t_encode: float, spin: bool = True) -> tuple[dict, list]:
         t_sent = time.perf_counter()
         try:
-            reply = chan.exchange(frame, timeout_s or self.timeout_s, self.spin_s)
+            reply = chan.exchange(frame, timeout_s or self.timeout_s, self.spin_s if spin else 0.0)
         except socket.timeout:
             conn.drop_channel()
             raise DaemonTimeout(f"no reply from the boo daemon at {self.endpoint} to a call within "
@@ -430,7 +430,10 @@ class BooClient:
             t_encode = time.perf_counter()
             frame = P.encode_shm_call(rid, plan.plan_id, segment, offsets)
             try:
-                header, _ = self._channel_exchange(conn, chan, frame, rid, timeout_s, timings, t_encode)
+                # no polling for the reply: tensors this big take longer than a wake-up, and the
+                # kernel needs the cores
+                header, _ = self._channel_exchange(conn, chan, frame, rid, timeout_s, timings, t_encode,
+                                                   spin=False)
             except _ChannelLost:
                 return False
             except P.UnknownPlan:

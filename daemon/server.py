@@ -393,7 +393,9 @@ class Daemon:
 
     def _iterate(self, poller: zmq.Poller) -> bool:
         """One turn of the main loop; True when it is time to stop."""
-        if time.perf_counter() < self._spin_until:
+        if self._inflight == 0 and time.perf_counter() < self._spin_until:
+            # (not while work runs on other threads: their reply comes with a wake-up anyway,
+            # and a polling loop would take a core from the kernel)
             events = dict(poller.poll(0))
         else:
             events = dict(poller.poll(250))
