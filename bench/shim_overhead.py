@@ -7,8 +7,10 @@ Every path runs the same tiny cached conv (fp32 NCHW 1x4x8x8 * 4x4x3x3, pad 1, f
 `--rounds` interleaved rounds of `--iters` calls (so a noisy moment hits every path alike);
 p50/p99 are over all calls of all rounds:
 
-  bare zmq REQ/REP        two processes, 1-byte messages: the floor of any daemon round trip
-  python client -> daemon BooClient.run, tensors inline (a plan, then one binary frame a call)
+  bare zmq REQ/REP        two processes, 1-byte messages: the yardstick of the call-path issue
+                          (the hot paths below do not use ZeroMQ: they take the call channel)
+  python client -> daemon BooClient.run, tensors inline (a plan, then one binary frame a call on
+                          the daemon's call channel)
   shim -> daemon          native/tests/shim_bench.c under LD_PRELOAD (BOO_EXECUTE=daemon): the C
                           hot path (native/shim/fast_call.c) serves every call after the first
   ... Python path         the same with BOO_SHIM_FAST=0: every call through the shim's Python
@@ -217,7 +219,7 @@ def main() -> int:
             ("lookup (descriptors -> signature)", med("lookup_us")),
             ("views of the caller's memory", med("views_us")),
             ("encode (header + frames)", enc),
-            ("transport (zmq both ways, wake-ups)", transport - daemon),
+            ("transport (the call channel both ways)", transport - daemon),
             ("daemon dispatch (receipt -> reply, less kernel)", daemon - kernel),
             ("kernel (IREE invoke)", kernel),
             ("decode reply", dec),

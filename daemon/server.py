@@ -968,16 +968,21 @@ class Daemon:
             if not ok:
                 self.stats.call(plan.sig, 0.0, False)
             inputs = out = None
-            for v in views:
-                try:
-                    v.release()
-                except BufferError:
-                    pass
-            for tok in tokens:
-                self.shm.release(tok)
+            self._release_segments(views, tokens)
         self.stats.call(plan.sig, seconds, True)
         self._finish(req, P.shm_call_reply(req.header["id"], seconds * 1e3,
                                            (time.perf_counter() - req.received) * 1e6))
+
+    def _release_segments(self, views: list, tokens: list) -> None:
+        """Give back what `self.shm.acquire` lent a call (views first: a segment whose view is
+        still exported cannot be unmapped)."""
+        for v in views:
+            try:
+                v.release()
+            except BufferError:
+                pass
+        for tok in tokens:
+            self.shm.release(tok)
 
     def _run_plan(self, req: _Request, plan: Plan) -> None:
         self._finish(req, self._plan_reply(plan, req.frames[0], req.header["id"], req.received))
@@ -1060,13 +1065,7 @@ class Daemon:
             if not ok:
                 self.stats.call(sig, 0.0, False)
             del inputs
-            for v in views:
-                try:
-                    v.release()
-                except BufferError:
-                    pass
-            for tok in tokens:
-                self.shm.release(tok)
+            self._release_segments(views, tokens)
         self.stats.call(sig, seconds, True)
         self._finish(req, reply, frames)
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the daemon test modules (test_daemon.py, test_daemon_hardening.py)."""
+"""Helpers shared by the daemon test modules (test_daemon.py, test_daemon_hardening.py,
+test_call_path.py, test_call_channel.py)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def sample_inputs(sig, seed=0) -> list:
+    """A signature's sample inputs as numpy arrays."""
+    from boo_shim.runtime import to_numpy
+
+    return [to_numpy(t) for t in sig.get_sample_conv_args(seed=seed)]
+
+
+def start_daemon(d: Path, *extra) -> str:
+    """`boo-daemon start` on `d/d.sock` with its cache in `d/cache`; returns the endpoint."""
+    endpoint = f"ipc://{d}/d.sock"
+    cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "2", *extra, check=True)
+    return endpoint

@@ -22,29 +22,18 @@ from boo_shim import protocol as P
 from boo_shim.client import BooClient, DaemonUnavailable
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus
-from boo_shim.runtime import to_numpy
 
-from daemon_helpers import cleanup_short_dirs, cli, short_dir  # noqa: E402,F401
+from daemon_helpers import cleanup_short_dirs, cli, sample_inputs, short_dir, start_daemon  # noqa: E402,F401
 
 TINY = ConvSignature(input_shape=[1, 3, 6, 5], kernel_shape=[2, 3, 3, 3], dtype="fp32", padding=1)
 # too much work for the daemon's main thread: its calls are queued and run on the call pool
 BIGGER = ConvSignature(input_shape=[1, 16, 24, 24], kernel_shape=[16, 16, 3, 3], dtype="fp32", padding=1)
 
 
-def sample(sig, seed=0):
-    return [to_numpy(t) for t in sig.get_sample_conv_args(seed=seed)]
-
-
-def start(d, *extra):
-    endpoint = f"ipc://{d}/d.sock"
-    cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "2", *extra, check=True)
-    return endpoint
-
-
 @pytest.fixture(scope="module")
 def daemon():
     d = short_dir("boo-ch-")
-    endpoint = start(d)
+    endpoint = start_daemon(d)
     yield {"endpoint": endpoint, "dir": d, "channel": P.channel_path(endpoint)}
     cli("stop", "--endpoint", endpoint, timeout=60)
 
@@ -99,7 +88,7 @@ def test_calls_take_the_channel_and_match_the_zmq_socket(client, sig):
     """The channel and the ZeroMQ socket give the same bits, for a call run where it arrives and
     for one queued to the call pool (BIGGER)."""
     for seed in (0, 1):
-        args = sample(sig, seed)
+        args = sample_inputs(sig, seed)
         via_channel = client.run(sig, *args)
         assert client._conn().channel is not None and client.known_plan(sig).channel is not None
         plan = client.known_plan(sig)
@@ -117,7 +106,7 @@ def test_shared_memory_runs_go_as_calls_on_the_channel(client):
     """A run through shared memory is a call naming the segment's offsets (no JSON `run`), and
     gives the bits the inline path and the JSON `run` give."""
     sig = ConvSignature(input_shape=[1, 16, 48, 48], kernel_shape=[16, 16, 3, 3], dtype="fp32", padding=1)
-    args = sample(sig)
+    args = sample_inputs(sig)
     inline = client.run(sig, *args, use_shm=False)
     runs_before = client.stats()["ops"].get("run", 0)
     for _ in range(3):
@@ -134,7 +123,7 @@ def test_shared_memory_runs_go_as_calls_on_the_channel(client):
 
 # ----------------------------------------------------------------------------- what a peer can send
 def test_hostile_frames_get_errors_and_the_daemon_goes_on(daemon, client):
-    args = sample(TINY)
+    args = sample_inputs(TINY)
     want = client.run(TINY, *args, use_shm=True)
     client.run(TINY, *args)
     plan_id = client.known_plan(TINY).plan_id
@@ -211,7 +200,7 @@ def test_hostile_frames_get_errors_and_the_daemon_goes_on(daemon, client):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 def test_another_user_is_refused(daemon, client):
-    client.run(TINY, *sample(TINY))
+    client.run(TINY, *sample_inputs(TINY))
     refused = client.stats()["channel_refused"]
     # get past the directory's and the file's modes: the daemon's own check remains
     os.chmod(daemon["dir"], 0o711)
@@ -224,7 +213,7 @@ def test_another_user_is_refused(daemon, client):
                 os.setuid(65534)
                 s = connect(daemon["channel"])
                 try:
-                    send_frame(s, P.encode_call(1, client.known_plan(TINY).plan_id, P.frame_buffers(sample(TINY))))
+                    send_frame(s, P.encode_call(1, client.known_plan(TINY).plan_id, P.frame_buffers(sample_inputs(TINY))))
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # hung up on before we could send: refused all the same
                 code = 0 if closed_by_peer(s) else 2
@@ -243,10 +232,10 @@ def test_another_user_is_refused(daemon, client):
 # ----------------------------------------------------------------------------- daemons that go away
 def test_a_killed_daemon_is_an_error_at_once_and_a_new_one_is_used():
     d = short_dir("boo-ck-")
-    endpoint = start(d)
+    endpoint = start_daemon(d)
     c = BooClient(endpoint, timeout_s=30, compile_timeout_s=300, autostart=False)
     try:
-        args = sample(TINY)
+        args = sample_inputs(TINY)
         want = c.run(TINY, *args)
         assert c._conn().channel is not None
         pid = c.hello()["pid"]
@@ -255,7 +244,7 @@ def test_a_killed_daemon_is_an_error_at_once_and_a_new_one_is_used():
         with pytest.raises(DaemonUnavailable):
             c.run(TINY, *args)
         assert time.monotonic() - t0 < 5
-        start(d)
+        start_daemon(d)
         np.testing.assert_array_equal(c.run(TINY, *args), want)  # re-registered, through a new channel
         np.testing.assert_array_equal(c.run(TINY, *args), want)
         assert c._conn().channel is not None and c.stats()["channel_connections"] == 1
@@ -268,7 +257,7 @@ def test_a_killed_daemon_is_an_error_at_once_and_a_new_one_is_used():
 def test_a_forked_child_gets_connections_of_its_own(client):
     """A child forked while its parent holds a channel and a ZeroMQ socket: both processes call
     at once, each gets its own answers (a shared stream would hand one the other's replies)."""
-    args, other = sample(TINY), sample(TINY, 5)
+    args, other = sample_inputs(TINY), sample_inputs(TINY, 5)
     want, want_other = client.run(TINY, *args), client.run(TINY, *other)
     assert client._conn().channel is not None
     pid = os.fork()

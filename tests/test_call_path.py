@@ -24,9 +24,9 @@ from boo_shim import protocol as P
 from boo_shim.client import BooClient, DaemonError
 from boo_shim.conv import ConvSignature
 from boo_shim.errors import MIOpenStatus, SignatureError
-from boo_shim.runtime import LOADED, to_numpy
+from boo_shim.runtime import LOADED
 
-from daemon_helpers import cleanup_short_dirs, cli, short_dir  # noqa: E402,F401
+from daemon_helpers import cleanup_short_dirs, cli, sample_inputs, short_dir, start_daemon  # noqa: E402,F401
 
 PY = sys.executable
 # Tiny signatures of their own (small enough for the daemon's inline path), plus one whose
@@ -42,20 +42,10 @@ SIGS = [
 ]
 
 
-def sample(sig, seed=0):
-    return [to_numpy(t) for t in sig.get_sample_conv_args(seed=seed)]
-
-
-def start(d, *extra):
-    endpoint = f"ipc://{d}/d.sock"
-    cli("start", "--endpoint", endpoint, "--cache-dir", str(d / "cache"), "--workers", "2", *extra, check=True)
-    return endpoint
-
-
 @pytest.fixture(scope="module")
 def daemon():
     d = short_dir("boo-cp-")
-    endpoint = start(d)
+    endpoint = start_daemon(d)
     yield {"endpoint": endpoint, "dir": d}
     cli("stop", "--endpoint", endpoint, timeout=60)
 
@@ -85,7 +75,7 @@ def test_fast_path_matches_slow_paths(client, daemon, sig):
     client.compile(sig)
     kernel = LOADED.get(sig, "cpu", cache_dir=daemon["dir"] / "cache")  # the daemon's vmfb
     for seed in (0, 1):
-        args = sample(sig, seed)
+        args = sample_inputs(sig, seed)
         fast = client.run(sig, *args)
         slow = client.run(sig, *args, use_shm=True)
         here = kernel.run(*args)
@@ -97,7 +87,7 @@ def test_fast_path_matches_slow_paths(client, daemon, sig):
 def test_plans_are_shared_and_named_by_content(client, daemon):
     other = BooClient(daemon["endpoint"], timeout_s=60, compile_timeout_s=300)
     try:
-        args = sample(TINY)
+        args = sample_inputs(TINY)
         client.run(TINY, *args)
         other.run(TINY.to_command(), *args)  # the same signature, named differently
         ids = {p.plan_id for p in client._plans.values()} & {p.plan_id for p in other._plans.values()}
@@ -109,7 +99,7 @@ def test_plans_are_shared_and_named_by_content(client, daemon):
 
 
 def test_wrong_tensors_are_refused_before_sending(client):
-    args = sample(TINY)
+    args = sample_inputs(TINY)
     with pytest.raises(SignatureError, match="tensor 0"):
         client.run(TINY, args[0][:, :1], args[1])
     with pytest.raises(SignatureError, match="tensor 1"):
@@ -120,14 +110,14 @@ def test_wrong_tensors_are_refused_before_sending(client):
 # ----------------------------------------------------------------------------- plans that go away
 def test_restarted_daemon_unknown_plan_is_registered_again():
     d = short_dir("boo-cr-")
-    endpoint = start(d)
+    endpoint = start_daemon(d)
     c = BooClient(endpoint, timeout_s=60, compile_timeout_s=300)
     try:
-        args = sample(TINY)
+        args = sample_inputs(TINY)
         first = c.run(TINY, *args)
         old = next(iter(c._plans.values())).plan_id
         cli("stop", "--endpoint", endpoint, timeout=60, check=True)
-        start(d)
+        start_daemon(d)
         # the new daemon never hands out the old id, and the client re-registers by itself
         np.testing.assert_array_equal(c.run(TINY, *args), first)
         new = next(iter(c._plans.values())).plan_id
@@ -146,14 +136,14 @@ def test_evicted_plans_come_back():
     """A daemon holding 2 kernels, called round-robin with 4 signatures: every call evicts a plan
     that a later call names, and every answer is still right."""
     d = short_dir("boo-ce-")
-    endpoint = start(d, "--kernel-capacity", "2")
+    endpoint = start_daemon(d, "--kernel-capacity", "2")
     sigs = [TINY, TINY.with_mode("bwd"), TINY.with_mode("wrw"), SIGS[3]]
     c = BooClient(endpoint, timeout_s=60, compile_timeout_s=300)
     try:
-        want = {s: c.run(s, *sample(s), use_shm=True) for s in sigs}
+        want = {s: c.run(s, *sample_inputs(s), use_shm=True) for s in sigs}
         for _ in range(3):
             for s in sigs:
-                np.testing.assert_array_equal(c.run(s, *sample(s)), want[s])
+                np.testing.assert_array_equal(c.run(s, *sample_inputs(s)), want[s])
         assert c.stats()["loaded_kernels"] <= 2
     finally:
         c.close()
@@ -162,7 +152,7 @@ def test_evicted_plans_come_back():
 
 # ----------------------------------------------------------------------------- hostile call frames
 def test_bad_call_frames_get_errors_and_the_daemon_goes_on(client, daemon):
-    args = sample(TINY)
+    args = sample_inputs(TINY)
     client.run(TINY, *args)
     plan = next(p for p in client._plans.values())
     good = P.encode_call(1, plan.plan_id, P.frame_buffers(args))
@@ -221,14 +211,14 @@ def test_many_threads_share_one_client(client):
     want = {}
     for s in sigs:
         for seed in range(3):
-            want[(s, seed)] = client.run(s, *sample(s, seed), use_shm=True)
+            want[(s, seed)] = client.run(s, *sample_inputs(s, seed), use_shm=True)
     errors = []
 
     def work(k):
         try:
             for i in range(30):
                 s, seed = sigs[(k + i) % len(sigs)], (k * 7 + i) % 3
-                np.testing.assert_array_equal(client.run(s, *sample(s, seed)), want[(s, seed)])
+                np.testing.assert_array_equal(client.run(s, *sample_inputs(s, seed)), want[(s, seed)])
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 
@@ -271,7 +261,7 @@ def test_several_processes_and_one_killed_mid_call(daemon, client):
     for p in procs:
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 0 and out.strip().endswith("ok"), out
-    args = sample(TINY)
+    args = sample_inputs(TINY)
     np.testing.assert_array_equal(client.run(TINY, *args), client.run(TINY, *args, use_shm=True))
     st = client.stats()
     assert st["clients_busy"] <= 1 and st["queued"] == 0
@@ -289,7 +279,7 @@ def test_errors_from_the_fast_path_keep_their_class(client, daemon):
             client._call(plan, [np.zeros(3, np.float32)], 30, None)
         assert isinstance(e.value, DaemonError) and e.value.status == MIOpenStatus.NotInitialized
         assert client.hello()["ok"]
-    args = sample(TINY)
+    args = sample_inputs(TINY)
     np.testing.assert_array_equal(client.run(TINY, *args), client.run(TINY, *args, use_shm=True))
 
 
@@ -316,7 +306,7 @@ def test_seeded_random_signatures_through_plans(client, index):
     from boo_shim.runtime import to_torch
 
     sig = _random_signature()(3, index)  # seed 3: every direction, groups, depthwise, a bias
-    args = sample(sig, seed=index)
+    args = sample_inputs(sig, seed=index)
     fast = client.run(sig, *args)
     np.testing.assert_array_equal(fast, client.run(sig, *args, use_shm=True))
     ref = reference(sig, [to_torch(np.ascontiguousarray(a)) for a in args])
