@@ -720,7 +720,7 @@ class _Channel:
                 self.sock.recv(1, socket.MSG_PEEK)
                 break  # data, or b"" at EOF: the reads below see which
             except BlockingIOError:
-                continue
+                os.sched_yield()  # a daemon waiting for this core gets it at once
         n = P.channel_length(self._recv_exactly(bytearray(P.CHANNEL_PREFIX_BYTES), deadline))
         if n > P.DEFAULT_MAX_FRAME_BYTES + P.CALL_REPLY_BYTES:
             raise EOFError(f"call channel: a {n}-byte reply")

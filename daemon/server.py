@@ -397,6 +397,8 @@ class Daemon:
             # (not while work runs on other threads: their reply comes with a wake-up anyway,
             # and a polling loop would take a core from the kernel)
             events = dict(poller.poll(0))
+            if not events:
+                os.sched_yield()  # a client waiting for this core gets it at once
         else:
             events = dict(poller.poll(250))
         if events and self.cfg.spin_us > 0:

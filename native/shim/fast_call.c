@@ -34,6 +34,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -460,6 +461,7 @@ static void boo_fast_spin(int fd, long spin_us)
         ssize_t got = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if(got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             return; /* data, EOF or an error: the read that follows sees it */
+        sched_yield(); /* with more threads than cores, the daemon may be waiting for this one */
     } while(boo_fast_now_ms() < until);
 }
 
