@@ -198,6 +198,40 @@ def test_hostile_frames_get_errors_and_the_daemon_goes_on(daemon, client):
     assert client.stats()["channel_connections"] == 1  # ours; every other connection was dropped
 
 
+def test_seeded_byte_streams_never_hurt_the_daemon(daemon, client):
+    """200 connections each sending a seeded random stream: small length prefixes over random
+    bytes, good call frames with bytes flipped, cut or appended, or plain noise; whatever the
+    daemon answers, it answers with frames, and it goes on serving everyone."""
+    args = sample_inputs(TINY)
+    want = client.run(TINY, *args)
+    good = P.encode_call(1, client.known_plan(TINY).plan_id, P.frame_buffers(args))
+    rng = np.random.default_rng(2026)
+    for i in range(200):
+        s = connect(daemon["channel"])
+        s.settimeout(5)
+        kind = i % 3
+        if kind == 0:
+            stream = b"".join(P.channel_prefix(n) + rng.bytes(n) for n in rng.integers(0, 600, 4))
+        elif kind == 1:
+            frame = bytearray(good)
+            for _ in range(3):
+                frame[int(rng.integers(0, len(frame)))] = int(rng.integers(0, 256))
+            stream = P.channel_prefix(len(frame)) + bytes(frame)
+        else:
+            stream = rng.bytes(int(rng.integers(1, 3000)))
+        try:
+            s.sendall(stream)
+            s.shutdown(socket.SHUT_WR)
+            while True:  # replies, if any, until the daemon hangs up or has nothing more to say
+                P.decode_call_reply(reply) if P.is_call(reply := read_frame(s)) else P.decode_header(reply)
+        except (EOFError, ConnectionResetError, BrokenPipeError, socket.timeout):
+            pass
+        finally:
+            s.close()
+    np.testing.assert_array_equal(client.run(TINY, *args), want)
+    assert client.hello()["ok"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 def test_another_user_is_refused(daemon, client):
     client.run(TINY, *sample_inputs(TINY))

@@ -104,6 +104,35 @@ def test_fuzz_parser_and_validator_raise_only_protocol_errors():
     assert P.validate_request(*bases[3])  # ...and the bases are valid
 
 
+def test_fuzz_call_frame_decoders_raise_only_protocol_errors():
+    """Binary call frames (inline and shared-memory kinds) and call replies: mutated good frames
+    and random tails decode or raise ProtocolError, never anything else."""
+    rng = np.random.default_rng(16)
+    goods = [P.encode_call(3, 7, [b"abcd" * 4]), P.encode_shm_call(4, 9, "boo-12-0123abcd", [0, 64, 128]),
+             P.shm_call_reply(5, 0.5, 20.0)]
+    frame, view = P.call_reply_buffer(8)
+    P.seal_call_reply(frame, 6, 0.25, 10.0)
+    goods.append(bytes(frame))
+    decoded = 0
+    for i in range(4000):
+        blob = bytearray(goods[i % len(goods)])
+        for _ in range(int(rng.integers(0, 4))):
+            op = int(rng.integers(0, 3))
+            if op == 0 and blob:  # flip a byte
+                blob[int(rng.integers(0, len(blob)))] = int(rng.integers(0, 256))
+            elif op == 1:  # cut
+                del blob[int(rng.integers(0, len(blob) + 1)):]
+            else:  # append junk
+                blob += rng.bytes(int(rng.integers(0, 40)))
+        for decode in (P.decode_call, P.decode_shm_call, P.decode_call_reply):
+            try:
+                decode(bytes(blob))
+                decoded += 1
+            except P.ProtocolError:
+                pass
+    assert 0 < decoded < 12000
+
+
 # ----------------------------------------------------------------------------- against a daemon
 # `live_fuzz` runs in tests/test_daemon_hardening.py::test_fuzz_live_daemon, on that module's
 # daemon (a daemon of its own here would double the cost of starting one).
