@@ -210,6 +210,7 @@ class BooClient:
         # Shared memory only over ipc: there the daemon knows the peer's pid (SO_PEERCRED) and
         # serves only segments that process created; a tcp peer has no such credentials.
         self.shm_possible = self.endpoint.startswith("ipc://")
+        self._channel_path = P.channel_path(self.endpoint)  # where the daemon's call channel would be
 
     def _curve_keys(self, server_key, client_file) -> tuple | None:
         """CURVE keys for a tcp endpoint: explicit ones, else the owner's key directory
@@ -379,7 +380,7 @@ class BooClient:
             plan = _PlanInfo.from_reply(header)
             # The daemon's call channel, if it is the one beside our endpoint (never a path the
             # reply alone names).
-            own = P.channel_path(self.endpoint)
+            own = self._channel_path
             plan.channel = own if own is not None and header.get("calls") == own else None
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()
@@ -390,38 +391,44 @@ class BooClient:
         """The plan this client holds for a signature (None before its first inline run)."""
         return self._plans.get((signature_info(sig).signature, strategy))
 
-    def _hot_call(self, info, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
-        """Run through a plan: registered once, then each call names it. A daemon that does not
-        know the id (restarted, or it evicted the plan) says so, and the plan is registered again.
-        Plans are keyed by the signature itself, however the caller named it."""
+    def _with_plan(self, info, strategy, arrays, timeout_s, send):
+        """`send(plan)` with the daemon's plan for the signature: registered once, then each
+        call names it. A daemon that does not know the id (restarted, or it evicted the plan)
+        says so, and the plan is registered again. Plans are keyed by the signature itself,
+        however the caller named it."""
         key = (info.signature, strategy)
         for attempt in range(2):
             plan = self._plan(key, info.wire, strategy, timeout_s)
             plan.check(arrays)
             try:
-                try:
-                    return self._call(plan, arrays, timeout_s, timings)
-                except DaemonUnavailable:
-                    if not self.autostart or self._endpoint_problem:
-                        raise
-                    self.start_daemon()
-                    return self._call(plan, arrays, timeout_s, timings)
+                return send(plan)
             except P.UnknownPlan:
                 self._plans.pop(key, None)
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
+    def _hot_call(self, info, strategy, arrays, timeout_s, timings) -> tuple[dict, list]:
+        """Run through a plan, tensors in the call's frame (starting a daemon if need be)."""
+        def send(plan):
+            try:
+                return self._call(plan, arrays, timeout_s, timings)
+            except DaemonUnavailable:
+                if not self.autostart or self._endpoint_problem:
+                    raise
+                self.start_daemon()
+                return self._call(plan, arrays, timeout_s, timings)
+
+        return self._with_plan(info, strategy, arrays, timeout_s, send)
+
     def _shm_call(self, info, strategy, arrays, segment: str, offsets: list, timeout_s, timings) -> bool:
         """A run whose tensors are already in this thread's segment, as a call of the plan on the
         call channel: no JSON, no ZeroMQ, and the kernel writes the result into the segment.
         False when no channel takes it (none, or it closed): the caller then sends `run`."""
-        if P.channel_path(self.endpoint) is None:
+        if self._channel_path is None:
             return False
-        key = (info.signature, strategy)
-        for attempt in range(2):
-            plan = self._plan(key, info.wire, strategy, timeout_s)
-            plan.check(arrays)
+
+        def send(plan) -> bool:
             conn = self._conn()
             chan = conn.open_channel(plan.channel, timeout_s or self.timeout_s) if plan.channel else None
             if chan is None:
@@ -436,14 +443,10 @@ class BooClient:
                                                    spin=False)
             except _ChannelLost:
                 return False
-            except P.UnknownPlan:
-                self._plans.pop(key, None)  # a restarted daemon, or an evicted plan: register again
-                if attempt:
-                    raise
-                continue
             _daemon_timings(header, timings)
             return True
-        raise AssertionError("unreachable")
+
+        return self._with_plan(info, strategy, arrays, timeout_s, send)
 
     def _exchange(self, msg: list, rid: int, op: str, timeout_s, timings, t_encode: float) -> tuple[dict, list]:
         """Send one encoded request on this thread's socket and wait for the reply to it."""

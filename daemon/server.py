@@ -570,34 +570,54 @@ class Daemon:
         self._admit(req)
 
     def _on_call(self, identity: bytes, parts: list, received: float) -> None:
-        """A hot call: a binary header naming a plan, then the inputs. Checked in `_op_call`."""
+        """A hot call on the ZeroMQ socket: one binary frame (see `_take_call`)."""
+        if len(parts) != 1:
+            with self.stats.lock:
+                self.stats.bad_messages += 1
+            logs.warning("bad_message", reason="a call of more than one frame", frames=len(parts))
+            self._send(identity, P.error_reply({"op": P.CALL_OP}, P.ProtocolError(
+                f"call: {len(parts)} frames; a call is one frame (header, then the inputs)")))
+            return
+        reply = self._take_call(identity, parts[0].buffer, received)
+        if reply is not None:
+            self._send(identity, reply)
+
+    def _channel_call(self, frame: memoryview, peer: ChannelPeer) -> bytearray | dict | None:
+        """A call frame from a call channel (channels.py): see `_take_call`."""
+        return self._take_call(peer, frame, time.perf_counter())
+
+    def _take_call(self, identity: bytes | ChannelPeer, frame, received: float) -> bytearray | dict | None:
+        """A hot call: a binary header naming a plan, then the inputs (or, from a call channel,
+        where they lie in the caller's segment). Returns the reply to send now (an error, or
+        the result of the express lane), or None when the call was queued like any request
+        (its reply leaves through `_send`). Checked further in `_op_call`."""
         try:
-            if len(parts) != 1:
-                raise P.ProtocolError(f"call: {len(parts)} frames; a call is one frame (header, then the inputs)")
-            request_id, plan_id, payload = P.decode_call(parts[0].buffer)
+            if P.call_kind(frame) == 3 and isinstance(identity, ChannelPeer):
+                request_id, plan_id, segment, offsets = P.decode_shm_call(frame)
+                payload = b""
+            else:  # (a shared-memory call on the ZeroMQ socket fails here on its kind)
+                request_id, plan_id, payload = P.decode_call(frame)
+                segment = None
         except BooError as e:
             with self.stats.lock:
                 self.stats.bad_messages += 1
-            logs.warning("bad_message", reason=str(e)[:300], frames=len(parts))
-            self._send(identity, P.error_reply({"op": P.CALL_OP}, e))
-            return
+            logs.warning("bad_message", reason=str(e)[:300])
+            return P.error_reply({"op": P.CALL_OP}, e)
         header = {"op": P.CALL_OP, "id": request_id, "plan": plan_id}
         if self._stopping:
-            self._send(identity, P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized))
-            return
-        if identity not in self._clients:
+            return P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized)
+        if segment is not None:
+            header["shm"] = (segment, offsets)  # big by nature: queued like any request
+        elif identity not in self._clients:
             # The express lane: a small plan of a client with nothing running or queued runs
             # right here and its reply leaves at once: no request record, no reply queue. What
             # it skips (ordering, bounds) only matters when the client has something queued.
             plan = self.plans.get(plan_id)
             if (plan is not None and plan.inline and len(payload) == sum(plan.in_nbytes)
                     and plan.out_nbytes <= self.cfg.max_frame_bytes):
-                self._call_now(identity, request_id, plan, payload, received)
-                return
+                return self._call_here(request_id, plan, payload, received)
         self._admit(_Request(identity, header, [payload], received=received, nbytes=len(payload)))
-
-    def _call_now(self, identity: bytes, request_id: int, plan: Plan, payload, received: float) -> None:
-        self._send(identity, self._call_here(request_id, plan, payload, received))
+        return None
 
     def _call_here(self, request_id: int, plan: Plan, payload, received: float) -> bytearray | dict:
         """Run a small plan's call on this thread: the reply frame, or an error reply."""
@@ -612,38 +632,6 @@ class Daemon:
                 self.stats.errors += 1
             logs.error("internal_error", op=P.CALL_OP, reason=f"{type(e).__name__}: {e}"[:300])
             return P.error_reply({"op": P.CALL_OP, "id": request_id}, e)
-
-    def _channel_call(self, frame: memoryview, peer: ChannelPeer) -> bytearray | dict | None:
-        """A call frame from a call channel (channels.py): its reply (frame or error), or None
-        when it was queued like any request (its reply then leaves through `_send`). A small
-        plan's call from a peer with nothing queued runs here, as in the express lane."""
-        received = time.perf_counter()
-        try:
-            if P.call_kind(frame) == 3:
-                request_id, plan_id, segment, offsets = P.decode_shm_call(frame)
-                payload = b""
-            else:
-                request_id, plan_id, payload = P.decode_call(frame)
-                segment = offsets = None
-        except BooError as e:
-            with self.stats.lock:
-                self.stats.bad_messages += 1
-            logs.warning("bad_message", reason=str(e)[:300], where="channel")
-            return P.error_reply({"op": P.CALL_OP}, e)
-        header = {"op": P.CALL_OP, "id": request_id, "plan": plan_id}
-        if segment is not None:
-            # Tensors in the caller's segment: queued like any request (big by nature).
-            header["shm"] = (segment, offsets)
-            self._admit(_Request(peer, header, [], received=received, nbytes=0))
-            return None
-        if self._stopping:
-            return P.error_reply(header, "the daemon is shutting down", code=MIOpenStatus.NotInitialized)
-        plan = self.plans.get(plan_id)
-        if (peer not in self._clients and plan is not None and plan.inline
-                and len(payload) == sum(plan.in_nbytes) and plan.out_nbytes <= self.cfg.max_frame_bytes):
-            return self._call_here(request_id, plan, payload, received)
-        self._admit(_Request(peer, header, [payload], received=received, nbytes=len(payload)))
-        return None
 
     def _admit(self, req: _Request) -> None:
         """Start a validated request now if its client has nothing running, else queue it behind
@@ -906,12 +894,16 @@ class Daemon:
                                    in_nbytes=in_nbytes, out_shape=info.result_shape,
                                    out_nbytes=info.result_nbytes, inline=inline)
 
-    def _checked_plan(self, plan_id: int, input_nbytes: int) -> Plan:
-        """The plan a call names, checked against the call's input bytes."""
+    def _named_plan(self, plan_id: int) -> Plan:
         plan = self.plans.get(plan_id)
         if plan is None:
             raise P.UnknownPlan(f"call: no plan {plan_id} in this daemon (it restarted or evicted "
                                 "it); register the signature again (op 'plan')")
+        return plan
+
+    def _checked_plan(self, plan_id: int, input_nbytes: int) -> Plan:
+        """The plan a call names, checked against the call's input bytes."""
+        plan = self._named_plan(plan_id)
         if input_nbytes != sum(plan.in_nbytes):
             raise P.ProtocolError(f"call: {input_nbytes} bytes of inputs; {plan.sig.func_name} takes "
                                   f"{' + '.join(map(str, plan.in_nbytes))}")
@@ -935,10 +927,7 @@ class Daemon:
     def _op_shm_call(self, req: _Request) -> None:
         """A call whose tensors lie in the caller's segment (call channels only): the kernel
         reads the inputs there and writes the result there (`Kernel.writes_into`)."""
-        plan = self.plans.get(req.header["plan"])
-        if plan is None:
-            raise P.UnknownPlan(f"call: no plan {req.header['plan']} in this daemon (it restarted or evicted "
-                                "it); register the signature again (op 'plan')")
+        plan = self._named_plan(req.header["plan"])
         segment, offsets = req.header["shm"]
         sizes = (*plan.in_nbytes, plan.out_nbytes)
         if len(offsets) != len(sizes):

@@ -235,7 +235,6 @@ int boo_fast_last_ms(uintptr_t handle, double *ms);
 void boo_fast_add(int direction, uint64_t x, uint64_t w, uint64_t conv, uint64_t y, uint64_t plan_id,
                   size_t in0, size_t in1, size_t out);
 uint64_t boo_fast_count(void);
-uint64_t boo_fast_failures(void);
 uint64_t boo_fast_descriptor_content(uintptr_t ptr);
 void *boo_native_sym(const char *name);
 const char *boo_c_error_string(int error);

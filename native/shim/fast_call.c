@@ -300,18 +300,12 @@ void boo_fast_add(int direction, uint64_t x, uint64_t w, uint64_t conv, uint64_t
     pthread_mutex_unlock(&boo_fast_lock);
 }
 
-/* How many calls took the fast path in this process, and how many went out and were given
- * back to Python (tests and benchmarks read both). */
-static uint64_t boo_fast_calls = 0, boo_fast_failed = 0;
+/* How many calls took the fast path in this process (tests and benchmarks read it). */
+static uint64_t boo_fast_calls = 0;
 
 uint64_t boo_fast_count(void)
 {
     return __atomic_load_n(&boo_fast_calls, __ATOMIC_RELAXED);
-}
-
-uint64_t boo_fast_failures(void)
-{
-    return __atomic_load_n(&boo_fast_failed, __ATOMIC_RELAXED);
 }
 
 /* ---- this thread's call channel ------------------------------------------------------------- */
@@ -577,7 +571,6 @@ static int boo_fast_call(int direction, miopenHandle_t handle, const void *alpha
      * none: forget the entry and the channel; the Python path takes it from here. The output
      * may hold part of a result by now; the Python path overwrites all of it. */
     boo_fast_drop_channel(t);
-    __atomic_add_fetch(&boo_fast_failed, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&boo_fast_lock);
     boo_fast_entry *gone = boo_fast_find(direction, content);
     if(gone != NULL)
